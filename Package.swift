@@ -1,0 +1,57 @@
+// swift-tools-version: 6.2
+//
+// SpanAudit: one library target per pipeline stage, each depending only on the stages before it.
+//
+//   capture (Capture) ─┐
+//   wire decode (Wire) ─┼─> flows (Flows) ─> run a capture end to end (Analysis) ─> output (Reporting) ─> `audit` (AuditCLI)
+//
+// `Wire` imports nothing, not even Foundation: it is the per-packet hot path, fuzzable on its own.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .strictMemorySafety(),
+    .treatWarning("StrictMemorySafety", as: .error),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "SpanAudit",
+    platforms: [.macOS(.v26)],
+    products: [
+        .executable(name: "audit", targets: ["AuditCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibpcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        .target(name: "Wire", swiftSettings: strict),
+        .target(name: "Capture", dependencies: ["Wire", "CLibpcap"], swiftSettings: strict),
+        .target(name: "Flows", dependencies: ["Wire"], swiftSettings: strict),
+        .target(name: "Analysis", dependencies: ["Capture", "Wire", "Flows"], swiftSettings: strict),
+        .target(name: "Reporting", dependencies: ["Analysis", "Capture", "Flows", "Wire"], swiftSettings: strict),
+        .executableTarget(
+            name: "AuditCLI",
+            dependencies: [
+                "Analysis", "Capture", "Flows", "Reporting", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "TestSupport", dependencies: ["Wire", "Capture"], path: "Tests/Support", swiftSettings: strict),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "Capture", "Analysis", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Analysis", "Reporting", "Capture", "Flows", "Wire", "TestSupport"],
+            swiftSettings: strict
+        ),
+    ]
+)

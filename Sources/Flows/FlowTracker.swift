@@ -1,0 +1,527 @@
+public import Wire
+
+/// Turns decoded packets into bidirectional flows and hands each finished flow to `sink` as a
+/// `FlowRecord`.
+///
+/// What it does per packet: find or create the flow (ending the old one first when it timed out or
+/// a new SYN reuses its 5-tuple), count packets and bytes per direction, run Zeek's TCP state machine,
+/// attribute ICMP/ICMPv6 errors to the flow they quote, follow tunnels into their inner packets, and
+/// attribute IP fragments to the flow of their datagram (reassembling UDP datagrams so later stages
+/// can read a whole DNS answer).
+///
+/// Contract: memory grows with live flows and buffered fragments, both capped
+/// (`FlowConfiguration.maximumFlows`, `fragmentMemoryLimit`); never with packets. Nothing is
+/// allocated per packet on the common path (no fragments, no new flow). Flows are emitted when they
+/// end — timed out, closed, reused, evicted — and all remaining ones by `finish()`, oldest first.
+///
+/// This is a value type on purpose: a run holds one tracker in a local variable, so the compiler
+/// checks exclusive access statically instead of at run time on every field access.
+public struct FlowTracker {
+    public let configuration: FlowConfiguration
+    public var decoder = PacketDecoder()
+    public private(set) var anomalies = Anomalies()
+    public private(set) var stats = Stats()
+    /// Called with each UDP datagram rebuilt from IP fragments: the flow's uid, whether the
+    /// originator sent it, and the UDP payload.
+    public var reassembledDatagram: ((UInt64, Bool, Span<UInt8>) -> Void)?
+
+    private var table: FlowTable
+    private let sink: (FlowRecord) -> Void
+    private var nextUID: UInt64 = 1
+    private var now: Int64 = .min
+    private var lastSweep: Int64 = .min
+    private var packetsSinceSweep = 0
+    private var fragments: [FragmentKey: FragmentEntry] = [:]
+    private var fragmentBytes = 0
+    private var quoteAnomalies = Anomalies()
+
+    public struct Stats: Sendable, Equatable {
+        /// IP packets (outer and tunnelled) that were counted into flows.
+        public var packets: UInt64 = 0
+        public var flowsCreated: UInt64 = 0
+        public var flowsEnded: [FlowRecord.EndReason: UInt64] = [:]
+        public var flowsEvicted: UInt64 { flowsEnded[.evicted] ?? 0 }
+        public var maximumLiveFlows = 0
+        public var fragments: UInt64 = 0
+        public var datagramsReassembled: UInt64 = 0
+        public var icmpErrorsAttributed: UInt64 = 0
+        public var tunnelPackets: [String: UInt64] = [:]
+        /// The flow table's own memory at its largest (bytes).
+        public var flowTableBytes = 0
+    }
+
+    public init(configuration: FlowConfiguration = FlowConfiguration(), sink: @escaping (FlowRecord) -> Void) {
+        self.configuration = configuration
+        self.sink = sink
+        self.table = FlowTable(initialCapacity: 1024)
+    }
+
+    public var liveFlows: Int { table.count }
+
+    // MARK: - Per packet
+
+    /// Accounts one decoded IP packet (`packet.ipVersion != 0`) whose frame bytes are `frame`:
+    /// captured at `time` (nanoseconds), `wireLength` bytes long on the wire, packet `number` of
+    /// input `input` (for evidence: where to find the flow's first packet).
+    public mutating func process(_ packet: DecodedPacket, frame: Span<UInt8>, time: Int64, wireLength: Int,
+                                 input: Int, number: Int) {
+        if time > now { now = time }
+        packetsSinceSweep &+= 1
+        if now &- lastSweep >= FlowConfiguration.second && packetsSinceSweep >= 4096 && packetsSinceSweep >= table.count / 8 {
+            sweep()
+        }
+        account(packet, frame: frame, wireLength: wireLength, time: time, input: input, number: number, depth: 0, parent: 0)
+    }
+
+    private mutating func account(_ p: DecodedPacket, frame: Span<UInt8>, wireLength: Int, time: Int64,
+                                  input: Int, number: Int, depth: Int, parent: UInt64) {
+        guard p.ipVersion != 0 else { return }
+        stats.packets &+= 1
+        if p.isFragment {
+            fragment(p, frame: frame, wireLength: wireLength, time: time, input: input, number: number, parent: parent)
+            return
+        }
+        let (sourcePort, destinationPort) = Self.ports(of: p)
+        let key = FlowKey(source: p.source, sourcePort: sourcePort, destination: p.destination,
+                          destinationPort: destinationPort, protocolNumber: p.protocolNumber.rawValue,
+                          vlans: UInt32(p.vlanOuter) << 16 | UInt32(p.vlanInner))
+        let fromA = key.isFromA(p.source, sourcePort)
+        let index = flow(for: key, packet: p, fromA: fromA, time: time, input: input, number: number, parent: parent)
+        let fromOriginator = fromA == table[index].originatorIsA
+        count(index, p, fromOriginator: fromOriginator, wireLength: wireLength, time: time)
+
+        if p.protocolNumber == .icmp || p.protocolNumber == .icmpv6 {
+            if ICMPHeader.isError(type: p.icmpType, v6: p.protocolNumber == .icmpv6) {
+                attributeICMPError(p, frame: frame)
+            }
+        }
+        if p.tunnel != .none {
+            followTunnel(p, frame: frame, wireLength: wireLength, time: time, input: input, number: number,
+                         depth: depth, parent: table[index].uid)
+        }
+    }
+
+    /// Flow-key ports: transport ports, or ICMP type and counterpart type/code (Zeek's ICMP keys).
+    @inline(__always)
+    static func ports(of p: DecodedPacket) -> (UInt16, UInt16) {
+        switch p.protocolNumber.rawValue {
+        case 6, 17, 132:
+            return p.hasPorts ? (p.sourcePort, p.destinationPort) : (0, 0)
+        case 1, 58:
+            guard p.hasPorts else { return (0, 0) }
+            let counterpart = ICMPCounterpart.of(type: p.icmpType, code: p.icmpCode, v6: p.protocolNumber.rawValue == 58)
+            return (UInt16(p.icmpType), UInt16(counterpart))
+        default:
+            return (0, 0)
+        }
+    }
+
+    /// Finds the live flow for `key`, ending it first when it expired or a SYN reuses it, or creates one.
+    private mutating func flow(for key: FlowKey, packet p: DecodedPacket, fromA: Bool, time: Int64,
+                               input: Int, number: Int, parent: UInt64) -> Int {
+        let hash = key.hashValue64
+        if let index = table.find(key, hash: hash) {
+            let state = table[index]
+            if time > state.deadline {
+                end(index, state.tcp.isUnansweredAttempt ? .attempt : .closed)
+            } else if time &- state.lastTime > configuration.inactivity(for: key.protocolNumber) {
+                end(index, .idle)
+            } else if state.isTCP && p.transportComplete && p.tcpFlags.contains(.syn)
+                        && state.tcp.isReuse(flags: p.tcpFlags, sequence: p.tcpSequence, anomalies: &anomalies) {
+                end(index, .reused)
+            } else {
+                return index
+            }
+        }
+        if table.count >= configuration.maximumFlows { makeRoom() }
+        // The originator sent the first SYN: a SYN+ACK seen first means the other side did (Zeek flips
+        // such connections and marks the history with '^').
+        let flipped = p.protocolNumber == .tcp && p.transportComplete && p.tcpFlags.contains(.syn)
+            && p.tcpFlags.contains(.ack)
+        var state = FlowState(key: key, uid: nextUID, time: time, originatorIsA: flipped ? !fromA : fromA,
+                              protocolNumber: p.protocolNumber, ipVersion: p.ipVersion, vlanOuter: p.vlanOuter,
+                              firstInput: input, firstPacket: number)
+        if flipped { state.history.add(UInt8(ascii: "^")) }
+        state.tunnelParent = parent
+        nextUID &+= 1
+        stats.flowsCreated &+= 1
+        let index = table.insert(state, hash: hash)
+        if table.count > stats.maximumLiveFlows {
+            stats.maximumLiveFlows = table.count
+            stats.flowTableBytes = max(stats.flowTableBytes, table.memoryBytes)
+        }
+        return index
+    }
+
+    private mutating func count(_ index: Int, _ p: DecodedPacket, fromOriginator: Bool, wireLength: Int,
+                                time: Int64) {
+        let ipBytes = UInt64(p.ipTotalLength)
+        let payload = UInt64(max(0, p.payloadLength))
+        let isTCP = p.protocolNumber == .tcp
+        table[index].lastTime = time
+        if fromOriginator {
+            table[index].originator.packets &+= 1
+            table[index].originator.ipBytes &+= ipBytes
+            table[index].originator.wireBytes &+= UInt64(wireLength)
+            table[index].originator.payloadBytes &+= payload
+        } else {
+            table[index].responder.packets &+= 1
+            table[index].responder.ipBytes &+= ipBytes
+            table[index].responder.wireBytes &+= UInt64(wireLength)
+            table[index].responder.payloadBytes &+= payload
+        }
+        if p.hasMACs && !table[index].hasMACs {
+            table[index].hasMACs = true
+            table[index].originatorMAC = fromOriginator ? p.sourceMAC : p.destinationMAC
+            table[index].responderMAC = fromOriginator ? p.destinationMAC : p.sourceMAC
+        } else if p.hasMACs && p.destinationMAC != 0 {
+            // Cooked captures only record the sender's address: fill in each side from its own packets.
+            if fromOriginator { table[index].originatorMAC = p.sourceMAC } else { table[index].responderMAC = p.sourceMAC }
+        }
+        if isTCP {
+            guard p.transportComplete else { return }
+            table[index].trackTCP(fromOriginator: fromOriginator, p, time: time, configuration: configuration,
+                                  anomalies: &anomalies)
+        } else if p.protocolNumber == .udp {
+            table[index].history.check(fromOriginator ? 0x1 : 0x2, UInt8(ascii: "D"), originator: fromOriginator)
+        }
+    }
+
+    // MARK: - ICMP errors
+
+    /// An ICMP error quotes the IP header and first bytes of the packet that caused it; the quoted
+    /// packet was sent by the flow's other side, toward the host that answered with the error.
+    private mutating func attributeICMPError(_ p: DecodedPacket, frame: Span<UInt8>) {
+        let end = min(frame.count, p.networkOffset &+ p.ipTotalLength)
+        guard p.payloadOffset < end else {
+            anomalies.note(.icmpErrorQuoteTruncated)
+            return
+        }
+        let quoted = frame.extracting(p.payloadOffset..<end)
+        var q = DecodedPacket()
+        do {
+            var quoteDecoder = decoder
+            quoteDecoder.decodeTunnels = false
+            try quoteDecoder.decode(quoted, start: .ip, into: &q, anomalies: &quoteAnomalies)
+        } catch {
+            anomalies.note(.icmpErrorQuoteTruncated)
+            return
+        }
+        guard q.ipVersion != 0 else { return }
+        let (sourcePort, destinationPort) = Self.ports(of: q)
+        let key = FlowKey(source: q.source, sourcePort: sourcePort, destination: q.destination,
+                          destinationPort: destinationPort, protocolNumber: q.protocolNumber.rawValue,
+                          vlans: UInt32(p.vlanOuter) << 16 | UInt32(p.vlanInner))
+        guard let index = table.find(key, hash: key.hashValue64) else {
+            anomalies.note(.icmpErrorQuotesUnknownFlow)
+            return
+        }
+        stats.icmpErrorsAttributed &+= 1
+        let code = UInt16(p.protocolNumber == .icmpv6 ? 0x8000 : 0) | UInt16(p.icmpType & 0x7F) << 8 | UInt16(p.icmpCode)
+        let n = Int(table[index].icmpErrorCount)
+        if n < 8 {
+            table[index].icmpErrors[n] = code
+            table[index].icmpErrorCount &+= 1
+        }
+    }
+
+    // MARK: - Tunnels
+
+    private mutating func followTunnel(_ p: DecodedPacket, frame: Span<UInt8>, wireLength: Int, time: Int64,
+                                       input: Int, number: Int, depth: Int, parent: UInt64) {
+        guard depth < configuration.maximumTunnelDepth else {
+            anomalies.note(.tunnelTooDeep)
+            return
+        }
+        let end = min(frame.count, p.networkOffset &+ p.ipTotalLength)
+        guard p.innerOffset < end else { return }
+        let innerFrame = frame.extracting(p.innerOffset..<end)
+        var inner = DecodedPacket()
+        do {
+            try decoder.decode(innerFrame, start: p.innerStart, into: &inner, anomalies: &anomalies)
+        } catch {
+            anomalies.note(.tunnelInnerMalformed)
+            return
+        }
+        guard inner.ipVersion != 0 else { return }
+        stats.tunnelPackets[p.tunnel.name, default: 0] &+= 1
+        if !inner.hasMACs && p.hasMACs {
+            // The inner packet travelled in the outer frame: the outer MACs are the ones on this wire.
+            inner.hasMACs = true
+            inner.sourceMAC = p.sourceMAC
+            inner.destinationMAC = p.destinationMAC
+        }
+        if inner.vlanOuter == DecodedPacket.noVLAN {
+            inner.vlanOuter = p.vlanOuter
+            inner.vlanInner = p.vlanInner
+        }
+        account(inner, frame: innerFrame, wireLength: wireLength, time: time, input: input, number: number,
+                depth: depth &+ 1, parent: parent)
+    }
+
+    // MARK: - Fragments
+
+    private mutating func fragment(_ p: DecodedPacket, frame: Span<UInt8>, wireLength: Int, time: Int64,
+                                   input: Int, number: Int, parent: UInt64) {
+        stats.fragments &+= 1
+        let fragmentKey = FragmentKey(source: p.source, destination: p.destination, identification: p.fragmentID,
+                                      protocolNumber: p.protocolNumber.rawValue,
+                                      vlans: UInt32(p.vlanOuter) << 16 | UInt32(p.vlanInner))
+        if fragments[fragmentKey] == nil {
+            if fragments.count >= configuration.maximumFragmentedDatagrams { expireFragments(force: true) }
+            fragments[fragmentKey] = FragmentEntry(firstSeen: time, reassemble: p.protocolNumber == .udp)
+        }
+        let piece = FragmentEntry.Piece(time: time, ipBytes: p.ipTotalLength, wireLength: wireLength, input: input,
+                                        number: number, sourceMAC: p.hasMACs ? p.sourceMAC : nil,
+                                        destinationMAC: p.destinationMAC)
+        if p.fragmentOffset == 0 {
+            // The first fragment carries the transport header: it creates or finds the flow.
+            let (sourcePort, destinationPort) = Self.ports(of: p)
+            let key = FlowKey(source: p.source, sourcePort: sourcePort, destination: p.destination,
+                              destinationPort: destinationPort, protocolNumber: p.protocolNumber.rawValue,
+                              vlans: fragmentKey.vlans)
+            let fromA = key.isFromA(p.source, sourcePort)
+            let index = flow(for: key, packet: p, fromA: fromA, time: time, input: input, number: number, parent: parent)
+            let fromOriginator = fromA == table[index].originatorIsA
+            count(index, p, fromOriginator: fromOriginator, wireLength: wireLength, time: time)
+            fragments[fragmentKey]!.flow = (key, fromA)
+            // Fragments that arrived before the first one now count to this flow.
+            for early in fragments[fragmentKey]!.pending {
+                countFragment(index, early, fromOriginator: fromOriginator)
+            }
+            fragments[fragmentKey]!.pending.removeAll()
+        } else if let (key, fromA) = fragments[fragmentKey]!.flow {
+            if let index = table.find(key, hash: key.hashValue64) {
+                countFragment(index, piece, fromOriginator: fromA == table[index].originatorIsA)
+            } else {
+                // The datagram's flow ended between its fragments (evicted): count it to a fresh one.
+                let index = flow(for: key, packet: p, fromA: fromA, time: time, input: input, number: number, parent: parent)
+                countFragment(index, piece, fromOriginator: fromA == table[index].originatorIsA)
+            }
+        } else if fragments[fragmentKey]!.pending.count < 64 {
+            fragments[fragmentKey]!.pending.append(piece)
+        } else {
+            anomalies.note(.fragmentWithoutFirst)
+        }
+        if fragments[fragmentKey]!.reassemble {
+            addFragmentData(fragmentKey, p, frame: frame)
+        }
+        if fragments[fragmentKey]?.isComplete == true, let entry = fragments.removeValue(forKey: fragmentKey) {
+            fragmentBytes &-= entry.data.count
+            deliverDatagram(entry)
+        }
+    }
+
+    private mutating func countFragment(_ index: Int, _ piece: FragmentEntry.Piece, fromOriginator: Bool) {
+        if piece.time > table[index].lastTime { table[index].lastTime = piece.time }
+        if fromOriginator {
+            table[index].originator.packets &+= 1
+            table[index].originator.ipBytes &+= UInt64(piece.ipBytes)
+            table[index].originator.wireBytes &+= UInt64(piece.wireLength)
+        } else {
+            table[index].responder.packets &+= 1
+            table[index].responder.ipBytes &+= UInt64(piece.ipBytes)
+            table[index].responder.wireBytes &+= UInt64(piece.wireLength)
+        }
+    }
+
+    private mutating func addFragmentData(_ key: FragmentKey, _ p: DecodedPacket, frame: Span<UInt8>) {
+        let start = p.payloadOffset
+        let end = min(frame.count, p.networkOffset &+ p.ipTotalLength)
+        // The first fragment's payload offset is after the UDP header; reassemble from the IP payload.
+        let ipPayloadStart = p.networkOffset &+ p.ipHeaderLength
+        let from = p.fragmentOffset == 0 ? ipPayloadStart : start
+        guard from <= end else { return }
+        let length = end &- from
+        let upper = p.fragmentOffset &+ length
+        guard upper <= 65_535 &+ 65_535 else {
+            anomalies.note(.fragmentTooLarge)
+            fragments[key]!.reassemble = false
+            return
+        }
+        if fragmentBytes &+ length > configuration.fragmentMemoryLimit {
+            anomalies.note(.fragmentMemoryLimit)
+            expireFragments(force: true)
+            guard fragments[key] != nil, fragmentBytes &+ length <= configuration.fragmentMemoryLimit else {
+                fragments[key]?.reassemble = false
+                return
+            }
+        }
+        let before = fragments[key]!.data.count
+        let overlapped = fragments[key]!.add(frame.extracting(from..<end), at: p.fragmentOffset,
+                                             isLast: !p.moreFragments)
+        if overlapped { anomalies.note(.fragmentOverlap) }
+        fragmentBytes &+= fragments[key]!.data.count &- before
+    }
+
+    private mutating func deliverDatagram(_ entry: FragmentEntry) {
+        stats.datagramsReassembled &+= 1
+        guard let (key, fromA) = entry.flow, let total = entry.totalLength, total >= 8,
+              let index = table.find(key, hash: key.hashValue64) else { return }
+        let fromOriginator = fromA == table[index].originatorIsA
+        let uid = table[index].uid
+        if let observer = reassembledDatagram {
+            let payload = entry.data.span.extracting(8..<total)
+            observer(uid, fromOriginator, payload)
+        }
+    }
+
+    /// Ends incomplete datagrams that waited longer than the fragment timeout (all of them when
+    /// `force`, to make room); fragments whose first fragment never came count to a port-less flow.
+    private mutating func expireFragments(force: Bool) {
+        var expired: [FragmentKey] = []
+        for (key, entry) in fragments where force || now &- entry.firstSeen > configuration.fragmentTimeout {
+            expired.append(key)
+        }
+        expired.sort { fragments[$0]!.firstSeen < fragments[$1]!.firstSeen }
+        if force { expired = Array(expired.prefix(max(1, expired.count / 4))) }
+        for fragmentKey in expired {
+            guard let entry = fragments.removeValue(forKey: fragmentKey) else { continue }
+            fragmentBytes &-= entry.data.count
+            anomalies.note(.fragmentReassemblyTimeout)
+            guard !entry.pending.isEmpty else { continue }
+            anomalies.note(.fragmentWithoutFirst, count: UInt64(entry.pending.count))
+            let key = FlowKey(source: fragmentKey.source, sourcePort: 0, destination: fragmentKey.destination,
+                              destinationPort: 0, protocolNumber: fragmentKey.protocolNumber, vlans: fragmentKey.vlans)
+            let fromA = key.isFromA(fragmentKey.source, 0)
+            var q = DecodedPacket()
+            q.ipVersion = fragmentKey.source.isIPv4 ? 4 : 6
+            q.protocolNumber = IPProtocol(rawValue: fragmentKey.protocolNumber)
+            q.vlanOuter = UInt16(fragmentKey.vlans >> 16)
+            let first = entry.pending[0]
+            let index = flow(for: key, packet: q, fromA: fromA, time: first.time, input: first.input,
+                             number: first.number, parent: 0)
+            if table[index].firstTime > first.time { table[index].firstTime = first.time }
+            if let mac = first.sourceMAC, !table[index].hasMACs {
+                table[index].hasMACs = true
+                table[index].originatorMAC = mac
+                table[index].responderMAC = first.destinationMAC
+            }
+            for piece in entry.pending {
+                countFragment(index, piece, fromOriginator: fromA == table[index].originatorIsA)
+            }
+        }
+    }
+
+    // MARK: - Ending flows
+
+    /// Ends flows whose timers ran out. Runs every second of capture time at most, and only after
+    /// enough packets that its cost stays a small fraction per packet.
+    private mutating func sweep() {
+        lastSweep = now
+        packetsSinceSweep = 0
+        for index in table.states.indices where table.states[index].isLive {
+            let state = table.states[index]
+            if now > state.deadline {
+                end(index, state.tcp.isUnansweredAttempt ? .attempt : .closed)
+            } else if now &- state.lastTime > configuration.inactivity(for: state.key.protocolNumber) {
+                end(index, .idle)
+            }
+        }
+        if !fragments.isEmpty { expireFragments(force: false) }
+    }
+
+    /// At the flow cap: end timed-out flows, then the least recently active sixteenth.
+    private mutating func makeRoom() {
+        sweep()
+        guard table.count >= configuration.maximumFlows else { return }
+        var times = table.states.filter(\.isLive).map(\.lastTime)
+        let victims = max(1, times.count / 16)
+        times.sort()
+        let cutoff = times[victims - 1]
+        var ended = 0
+        for index in table.states.indices where ended < victims && table.states[index].isLive
+            && table.states[index].lastTime <= cutoff {
+            anomalies.note(.flowEvicted)
+            end(index, .evicted)
+            ended += 1
+        }
+    }
+
+    private mutating func end(_ index: Int, _ reason: FlowRecord.EndReason) {
+        let record = table[index].record(reason: reason)
+        table.remove(at: index)
+        stats.flowsEnded[reason, default: 0] &+= 1
+        sink(record)
+    }
+
+    /// Ends every remaining flow (the capture is over), oldest first. Fragments still waiting for
+    /// the rest of their datagram count to their flow first.
+    public mutating func finish() {
+        if !fragments.isEmpty {
+            now = .max
+            expireFragments(force: false)
+        }
+        let remaining = table.liveIndices.sorted {
+            (table[$0].firstTime, table[$0].uid) < (table[$1].firstTime, table[$1].uid)
+        }
+        for index in remaining { end(index, .endOfCapture) }
+    }
+}
+
+// MARK: - Flow state operations
+
+extension FlowState {
+    mutating func trackTCP(fromOriginator: Bool, _ p: DecodedPacket, time: Int64,
+                           configuration: FlowConfiguration, anomalies: inout Anomalies) {
+        let outcome = tcp.process(fromOriginator: fromOriginator, flags: p.tcpFlags, sequence: p.tcpSequence,
+                                  acknowledgment: p.tcpAcknowledgment, window: p.tcpWindow,
+                                  payloadLength: max(0, p.payloadLength), history: &history, anomalies: &anomalies)
+        if outcome.attemptStarted && tcp.isUnansweredAttempt { attemptDeadline = time &+ configuration.tcpAttemptDelay }
+        if outcome.closeCompleted && closeDeadline == .max { closeDeadline = time &+ configuration.tcpCloseDelay }
+        var d = closeDeadline
+        if tcp.isUnansweredAttempt { d = min(d, attemptDeadline) }
+        if tcp.isLingering { d = min(d, time &+ configuration.tcpLinger) }
+        deadline = d
+    }
+
+    func record(reason: FlowRecord.EndReason) -> FlowRecord {
+        let originatorAddress = originatorIsA ? key.addressA : key.addressB
+        let responderAddress = originatorIsA ? key.addressB : key.addressA
+        let originatorPort = originatorIsA ? key.portA : key.portB
+        let responderPort = originatorIsA ? key.portB : key.portA
+        let state: ConnState
+        let originatorBytes: UInt64, responderBytes: UInt64
+        var missed: UInt64 = 0
+        switch protocolNumber.rawValue {
+        case 6:
+            state = tcp.connState(history: history)
+            originatorBytes = tcp.size(originator: true)
+            responderBytes = tcp.size(originator: false)
+            missed = tcp.originator.missedBytes &+ tcp.responder.missedBytes
+        case 17:
+            switch (originator.packets > 0, responder.packets > 0) {
+            case (true, true): state = .sf
+            case (true, false): state = .s0
+            case (false, true): state = .shr
+            default: state = .oth
+            }
+            originatorBytes = originator.payloadBytes
+            responderBytes = responder.payloadBytes
+        default:
+            state = .oth
+            originatorBytes = originator.payloadBytes
+            responderBytes = responder.payloadBytes
+        }
+        var errors: [String] = []
+        for i in 0..<Int(icmpErrorCount) {
+            let code = icmpErrors[i]
+            errors.append("\((code >> 8) & 0x7F)/\(code & 0xFF)")
+        }
+        return FlowRecord(
+            uid: FlowRecord.uidString(uid), uidNumber: uid, start: firstTime, end: lastTime,
+            originator: originatorAddress, originatorPort: originatorPort,
+            responder: responderAddress, responderPort: responderPort,
+            protocolNumber: protocolNumber, ipVersion: ipVersion,
+            originatorBytes: originatorBytes, responderBytes: responderBytes,
+            originatorCounters: originator, responderCounters: responder,
+            connState: state, history: history.string,
+            vlan: vlanOuter == DecodedPacket.noVLAN ? nil : vlanOuter,
+            originatorMAC: hasMACs && originatorMAC != 0 ? MACAddress(bits: originatorMAC) : nil,
+            responderMAC: hasMACs && responderMAC != 0 ? MACAddress(bits: responderMAC) : nil,
+            icmpErrors: errors,
+            tunnelParent: tunnelParent == 0 ? nil : FlowRecord.uidString(tunnelParent),
+            missedBytes: missed, firstInput: Int(firstInput), firstPacket: Int(firstPacket),
+            endReason: reason, service: nil, serverName: nil, serverNameSource: nil)
+    }
+}

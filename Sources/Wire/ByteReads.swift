@@ -1,0 +1,59 @@
+// The one place where bytes become integers. Every read is bounds-checked by `Span`: a decoder that
+// forgot a length check traps in a test instead of reading past the packet. Decoders check lengths
+// first and only then read, so in practice these checks never fire.
+
+extension Span where Element == UInt8 {
+    /// Big-endian (network order) `UInt16` at `offset`.
+    @inlinable @inline(__always)
+    package func be16(_ offset: Int) -> UInt16 {
+        UInt16(self[offset]) &<< 8 | UInt16(self[offset &+ 1])
+    }
+
+    /// Big-endian `UInt32` at `offset`.
+    @inlinable @inline(__always)
+    package func be32(_ offset: Int) -> UInt32 {
+        UInt32(be16(offset)) &<< 16 | UInt32(be16(offset &+ 2))
+    }
+
+    /// Big-endian `UInt64` at `offset`.
+    @inlinable @inline(__always)
+    package func be64(_ offset: Int) -> UInt64 {
+        UInt64(be32(offset)) &<< 32 | UInt64(be32(offset &+ 4))
+    }
+
+    /// Little-endian `UInt16` at `offset`.
+    @inlinable @inline(__always)
+    package func le16(_ offset: Int) -> UInt16 {
+        UInt16(self[offset]) | UInt16(self[offset &+ 1]) &<< 8
+    }
+
+    /// Little-endian `UInt32` at `offset`.
+    @inlinable @inline(__always)
+    package func le32(_ offset: Int) -> UInt32 {
+        UInt32(le16(offset)) | UInt32(le16(offset &+ 2)) &<< 16
+    }
+
+    /// `UInt16` at `offset` in the given byte order.
+    @inlinable @inline(__always)
+    package func u16(_ offset: Int, bigEndian: Bool) -> UInt16 {
+        bigEndian ? be16(offset) : le16(offset)
+    }
+
+    /// `UInt32` at `offset` in the given byte order.
+    @inlinable @inline(__always)
+    package func u32(_ offset: Int, bigEndian: Bool) -> UInt32 {
+        bigEndian ? be32(offset) : le32(offset)
+    }
+
+    /// The 48-bit MAC address at `offset`, in the low bits of a `UInt64`.
+    @inlinable @inline(__always)
+    package func mac(_ offset: Int) -> UInt64 {
+        UInt64(be16(offset)) &<< 32 | UInt64(be32(offset &+ 2))
+    }
+
+    /// Whether `count` bytes starting at `offset` are inside the span (no overflow, no negative offsets).
+    @inlinable @inline(__always)
+    package func has(_ count: Int, at offset: Int) -> Bool {
+        offset >= 0 && count >= 0 && offset <= self.count && count <= self.count &- offset
+    }
+}

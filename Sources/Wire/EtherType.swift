@@ -1,0 +1,99 @@
+/// An EtherType (IEEE 802 numbers), an open set: unknown values are data, not errors.
+public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt16
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// IPv4. C: `ETHERTYPE_IP`.
+    public static let ipv4 = EtherType(rawValue: 0x0800)
+    /// ARP. C: `ETHERTYPE_ARP`.
+    public static let arp = EtherType(rawValue: 0x0806)
+    /// Reverse ARP. C: `ETHERTYPE_REVARP`.
+    public static let rarp = EtherType(rawValue: 0x8035)
+    /// 802.1Q customer VLAN tag. C: `ETHERTYPE_VLAN`.
+    public static let vlan = EtherType(rawValue: 0x8100)
+    /// 802.1ad service VLAN tag (QinQ outer tag).
+    public static let qinq = EtherType(rawValue: 0x88A8)
+    /// Pre-standard QinQ tags still sent by some switches.
+    public static let qinqLegacy9100 = EtherType(rawValue: 0x9100)
+    public static let qinqLegacy9200 = EtherType(rawValue: 0x9200)
+    /// IPv6. C: `ETHERTYPE_IPV6`.
+    public static let ipv6 = EtherType(rawValue: 0x86DD)
+    /// MPLS unicast and multicast.
+    public static let mplsUnicast = EtherType(rawValue: 0x8847)
+    public static let mplsMulticast = EtherType(rawValue: 0x8848)
+    /// PPPoE discovery and session stages (RFC 2516).
+    public static let pppoeDiscovery = EtherType(rawValue: 0x8863)
+    public static let pppoeSession = EtherType(rawValue: 0x8864)
+    /// Link Layer Discovery Protocol.
+    public static let lldp = EtherType(rawValue: 0x88CC)
+    /// Transparent Ethernet bridging, as carried in GRE (NVGRE, EoGRE).
+    public static let transparentEthernet = EtherType(rawValue: 0x6558)
+    /// ERSPAN type II and type III, carried in GRE.
+    public static let erspanTypeII = EtherType(rawValue: 0x88BE)
+    public static let erspanTypeIII = EtherType(rawValue: 0x22EB)
+    /// PPP, as carried in PPTP's enhanced GRE.
+    public static let ppp = EtherType(rawValue: 0x880B)
+    /// EAP over LAN (802.1X).
+    public static let eapol = EtherType(rawValue: 0x888E)
+    /// 802.1AE MACsec.
+    public static let macsec = EtherType(rawValue: 0x88E5)
+    /// Wake-on-LAN magic packets.
+    public static let wakeOnLAN = EtherType(rawValue: 0x0842)
+    /// Cisco's loopback test frames (ECTP / "LOOP").
+    public static let loopback = EtherType(rawValue: 0x9000)
+    /// Precision Time Protocol over Ethernet.
+    public static let ptp = EtherType(rawValue: 0x88F7)
+    /// Novell IPX.
+    public static let ipx = EtherType(rawValue: 0x8137)
+    /// HomePlug / IEEE 1905.1 and friends are left to their numbers.
+
+    /// A pseudo-value for 802.3 frames whose type field is a length (≤ 1500): LLC/SNAP, STP, CDP, ...
+    public static let llc = EtherType(rawValue: 0x0000)
+
+    /// The stable name used in summaries (`frames skipped: arp 12, lldp 3`).
+    public var name: String {
+        switch rawValue {
+        case 0x0800: "ipv4"
+        case 0x0806: "arp"
+        case 0x8035: "rarp"
+        case 0x8100: "vlan"
+        case 0x88A8, 0x9100, 0x9200: "qinq"
+        case 0x86DD: "ipv6"
+        case 0x8847, 0x8848: "mpls"
+        case 0x8863: "pppoe_discovery"
+        case 0x8864: "pppoe_session"
+        case 0x88CC: "lldp"
+        case 0x6558: "transparent_ethernet"
+        case 0x88BE, 0x22EB: "erspan"
+        case 0x880B: "ppp"
+        case 0x888E: "eapol"
+        case 0x88E5: "macsec"
+        case 0x0842: "wake_on_lan"
+        case 0x9000: "loopback"
+        case 0x88F7: "ptp"
+        case 0x8137, 0x8138: "ipx"
+        case 0x0000: "llc"
+        case 0x893A: "ieee1905"
+        case 0x88E1, 0x887B: "homeplug"
+        case 0x8809: "slow_protocols"
+        case 0x88E3: "mrp"
+        case 0x8899: "realtek"
+        case 0x22F3: "trill"
+        case 0xFFFF: "unknown"
+        default: "ethertype_0x" + hex4(rawValue)
+        }
+    }
+
+    public var description: String { name }
+}
+
+/// Four lower-case hex digits, without Foundation.
+@inlinable
+package func hex4(_ value: UInt16) -> String {
+    let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+    var s = ""
+    for shift in stride(from: 12, through: 0, by: -4) {
+        s.append(digits[Int((value >> UInt16(shift)) & 0xF)])
+    }
+    return s
+}

@@ -1,0 +1,171 @@
+/// An IPv4 or IPv6 address as a 128-bit value; IPv4 is held as an IPv4-mapped IPv6 address
+/// (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2) so that one fixed-size type serves both families.
+///
+/// Contract: formatting follows RFC 5952 for IPv6 (lower case, the longest run of two or more zero
+/// groups shortened to `::`, the leftmost on ties) and dotted quad for IPv4; `init?(_:)` accepts what
+/// `description` prints, plus the other valid RFC 4291 spellings, and rejects everything else.
+public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var high: UInt64
+    public var low: UInt64
+
+    @inlinable public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// An IPv4 address from its 32 bits in network order.
+    @inlinable public init(ipv4 bits: UInt32) {
+        self.high = 0
+        self.low = 0x0000_FFFF_0000_0000 | UInt64(bits)
+    }
+
+    public static let zero = IPAddress(high: 0, low: 0)
+
+    @inlinable public var isIPv4: Bool { high == 0 && low >> 32 == 0xFFFF }
+
+    /// The IPv4 address bits; meaningful only when `isIPv4`.
+    @inlinable public var ipv4Bits: UInt32 { UInt32(truncatingIfNeeded: low) }
+
+    public static func < (a: IPAddress, b: IPAddress) -> Bool {
+        a.high != b.high ? a.high < b.high : a.low < b.low
+    }
+
+    /// The 16 bytes in network order.
+    public var bytes: [UInt8] {
+        var out = [UInt8](repeating: 0, count: 16)
+        for i in 0..<8 {
+            out[i] = UInt8(truncatingIfNeeded: high >> UInt64(56 - 8 * i))
+            out[8 + i] = UInt8(truncatingIfNeeded: low >> UInt64(56 - 8 * i))
+        }
+        return out
+    }
+
+    public var description: String {
+        if isIPv4 {
+            let v = ipv4Bits
+            return "\(v >> 24).\((v >> 16) & 0xFF).\((v >> 8) & 0xFF).\(v & 0xFF)"
+        }
+        var groups = [UInt16](repeating: 0, count: 8)
+        for i in 0..<4 {
+            groups[i] = UInt16(truncatingIfNeeded: high >> UInt64(48 - 16 * i))
+            groups[4 + i] = UInt16(truncatingIfNeeded: low >> UInt64(48 - 16 * i))
+        }
+        // RFC 5952 §4.2: shorten the longest run of at least two zero groups, the first on ties.
+        var bestStart = -1, bestLength = 1, runStart = -1
+        for i in 0...8 {
+            if i < 8 && groups[i] == 0 {
+                if runStart < 0 { runStart = i }
+            } else if runStart >= 0 {
+                if i - runStart > bestLength { bestStart = runStart; bestLength = i - runStart }
+                runStart = -1
+            }
+        }
+        var s = ""
+        var i = 0
+        while i < 8 {
+            if i == bestStart {
+                s += "::"
+                i += bestLength
+                continue
+            }
+            if !s.isEmpty && !s.hasSuffix(":") { s += ":" }
+            s += String(groups[i], radix: 16)
+            i += 1
+        }
+        return s
+    }
+
+    /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text (with an optional embedded IPv4 tail).
+    public init?(_ text: String) {
+        if let v4 = IPAddress.parseIPv4(Substring(text)) {
+            self.init(ipv4: v4)
+            return
+        }
+        guard let (h, l) = IPAddress.parseIPv6(text) else { return nil }
+        self.init(high: h, low: l)
+    }
+
+    static func parseIPv4(_ text: Substring) -> UInt32? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var v: UInt32 = 0
+        for p in parts {
+            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  let n = UInt32(p), n <= 255 else { return nil }
+            v = v << 8 | n
+        }
+        return v
+    }
+
+    static func splitOnDoubleColon(_ text: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var previousWasColon = false
+        for ch in text {
+            if ch == ":" && previousWasColon {
+                current.removeLast()
+                parts.append(current)
+                current = ""
+                previousWasColon = false
+                continue
+            }
+            current.append(ch)
+            previousWasColon = ch == ":"
+        }
+        parts.append(current)
+        return parts
+    }
+
+    static func parseIPv6(_ text: String) -> (UInt64, UInt64)? {
+        guard text.contains(":"), text.count <= 45 else { return nil }
+        var head: [UInt16] = [], tail: [UInt16] = []
+        let halves = IPAddress.splitOnDoubleColon(text)
+        guard halves.count <= 2 else { return nil }
+        func groups(_ part: String, allowIPv4Tail: Bool) -> [UInt16]? {
+            if part.isEmpty { return [] }
+            var out: [UInt16] = []
+            let fields = part.split(separator: ":", omittingEmptySubsequences: false)
+            for (index, f) in fields.enumerated() {
+                if allowIPv4Tail && index == fields.count - 1 && f.contains(".") {
+                    guard let v4 = parseIPv4(f) else { return nil }
+                    out.append(UInt16(v4 >> 16))
+                    out.append(UInt16(v4 & 0xFFFF))
+                    continue
+                }
+                guard (1...4).contains(f.count), let g = UInt16(f, radix: 16) else { return nil }
+                out.append(g)
+            }
+            return out
+        }
+        if halves.count == 2 {
+            guard let h = groups(halves[0], allowIPv4Tail: false),
+                  let t = groups(halves[1], allowIPv4Tail: true), h.count + t.count <= 7 else { return nil }
+            head = h
+            tail = t
+        } else {
+            guard let h = groups(halves[0], allowIPv4Tail: true), h.count == 8 else { return nil }
+            head = h
+        }
+        var all = head
+        all += [UInt16](repeating: 0, count: 8 - head.count - tail.count)
+        all += tail
+        var hi: UInt64 = 0, lo: UInt64 = 0
+        for i in 0..<4 { hi = hi << 16 | UInt64(all[i]) }
+        for i in 4..<8 { lo = lo << 16 | UInt64(all[i]) }
+        return (hi, lo)
+    }
+}
+
+extension Span where Element == UInt8 {
+    /// The IPv6 address at `offset` (16 bytes).
+    @inlinable @inline(__always)
+    package func ipv6Address(_ offset: Int) -> IPAddress {
+        IPAddress(high: be64(offset), low: be64(offset &+ 8))
+    }
+
+    /// The IPv4 address at `offset` (4 bytes), held IPv4-mapped.
+    @inlinable @inline(__always)
+    package func ipv4Address(_ offset: Int) -> IPAddress {
+        IPAddress(ipv4: be32(offset))
+    }
+}
