@@ -39,7 +39,7 @@ public enum CaptureRun {
                 skipped.nonIP[decoded.etherType, default: 0] &+= 1
                 return
             }
-            tracker.process(decoded, frame: frame, time: record.timestamp, wireLength: record.originalLength,
+            tracker.process(&decoded, frame: frame, time: record.timestamp, wireLength: record.originalLength,
                             input: record.input, number: record.number)
         }
         tracker.finish()

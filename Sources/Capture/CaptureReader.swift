@@ -27,28 +27,26 @@ public final class CaptureReader {
 
     public let path: String
     public let input: Int
-    public private(set) var format: Format
-    public private(set) var stats = Stats()
+    public var format: Format { parser.format }
     public private(set) var error: CaptureError?
-    public private(set) var anomalies = Anomalies()
+    public var stats: Stats { parser.stats.summary }
+    public var anomalies: Anomalies {
+        var all = parser.anomalies
+        all.note(.timestampWentBackwards, count: parser.stats.timestampsWentBackwards)
+        return all
+    }
     /// The first record whose captured length exceeded the snap length, for a one-line warning.
-    public private(set) var firstOversnapOffset: Int64?
+    public var firstOversnapOffset: Int64? { parser.firstOversnapOffset }
 
     private let source: ByteSource
+    private var parser: CaptureParser
     private var finished = false
-    private var bigEndian = false
-    private var nanosecondPcap = false
-    private var pcapRecordHeaderLength = 16
-    private var pcapLinkType = LinkType.ethernet
-    private var pcapSnapLength = CaptureReader.maximumPacketLength
-    private var interfaces: [Interface] = []
-    private var sectionInterfaceBase = 0
-    private var totalInterfaces = 0
-    private var lastTimestamp: Int64 = .min
 
     public enum Format: String, Sendable {
         case pcap, pcapNanoseconds = "pcap-ns", pcapModified = "pcap-modified", pcapng
     }
+
+    public enum IOMode: String, Sendable, CaseIterable { case read, mmap }
 
     public struct Stats: Sendable {
         public var packets = 0
@@ -64,6 +62,202 @@ public final class CaptureReader {
         public var skippedBlocks = 0
     }
 
+    /// Opens `path` ("-" reads standard input) and reads its file header.
+    public init(path: String, input: Int = 0, io: IOMode = .read) throws(CaptureError) {
+        self.path = path
+        self.input = input
+        self.source = try ByteSource(path: path, mode: io == .mmap ? .mmap : .read)
+        self.parser = try CaptureParser.start(source: source, path: path, input: input)
+    }
+
+    // MARK: - Reading packets
+
+    /// Delivers packets in file order to `body` until the next packet's timestamp is later than
+    /// `limit`, the input ends, or an error stops the reader. Returns whether packets remain.
+    @discardableResult
+    public func readPackets(until limit: Int64 = .max, _ body: (PacketRecord, Span<UInt8>) -> Void) -> Bool {
+        // The parser is moved into a local for the loop: its per-packet updates then need no
+        // run-time exclusivity checks, which a class's stored properties would.
+        var parser = self.parser
+        defer { self.parser = parser }
+        while !finished {
+            var need = 0
+            var stoppedAtLimit = false
+            var failure: CaptureError?
+            let base = source.offset
+            let consumed = source.withWindow { window in
+                var position = 0
+                loop: while true {
+                    switch parser.parseNext(window, at: position, base: base) {
+                    case .packet(let record, let data, let next):
+                        if record.timestamp > limit {
+                            stoppedAtLimit = true
+                            break loop
+                        }
+                        parser.stats.count(record)
+                        body(record, window.extracting(data))
+                        position = next
+                    case .skipped(let next):
+                        position = next
+                    case .needMore(let count):
+                        need = count
+                        break loop
+                    case .failed(let problem):
+                        failure = problem
+                        break loop
+                    }
+                }
+                return position
+            }
+            source.consume(consumed)
+            if let failure {
+                error = failure
+                finished = true
+                return false
+            }
+            if stoppedAtLimit { return true }
+            refill(need, parser: parser)
+        }
+        return false
+    }
+
+    /// The timestamp of the next packet, or nil when the input has ended (or stopped on an error).
+    /// Blocks before that packet (interface descriptions, statistics) are consumed.
+    public func peekTimestamp() -> Int64? {
+        var parser = self.parser
+        defer { self.parser = parser }
+        while !finished {
+            var need = 0
+            var found: Int64?
+            var failure: CaptureError?
+            let base = source.offset
+            let consumed = source.withWindow { window in
+                var position = 0
+                loop: while true {
+                    switch parser.parseNext(window, at: position, base: base) {
+                    case .packet(let record, _, _):
+                        found = record.timestamp
+                        break loop
+                    case .skipped(let next):
+                        position = next
+                    case .needMore(let count):
+                        need = count
+                        break loop
+                    case .failed(let problem):
+                        failure = problem
+                        break loop
+                    }
+                }
+                return position
+            }
+            source.consume(consumed)
+            if let failure {
+                error = failure
+                finished = true
+                return nil
+            }
+            if let found { return found }
+            refill(need, parser: parser)
+        }
+        return nil
+    }
+
+    /// Whether the reader has delivered everything it will deliver.
+    public var isFinished: Bool { finished }
+
+    private func refill(_ need: Int, parser: CaptureParser) {
+        do {
+            if try source.fill(atLeast: need) { return }
+        } catch {
+            self.error = error
+            finished = true
+            return
+        }
+        finished = true
+        if source.available == 0 { return }
+        let noun = parser.format == .pcapng ? "block" : "packet record"
+        error = CaptureError(file: path, offset: source.offset, kind: .truncated,
+                             "file ends inside a \(noun): \(need) bytes needed, \(source.available) present (capture cut short?)")
+    }
+}
+
+/// Per-packet counters of a reader, kept in plain fields (a run of one link type counted without
+/// hashing) and summarised on demand.
+struct ReaderCounters {
+    var packets = 0
+    var bytes: Int64 = 0
+    var capturedBytes: Int64 = 0
+    var firstTimestamp: Int64?
+    var lastTimestamp: Int64 = .min
+    var linkTypes: [(LinkType, Int)] = []
+    var currentLinkType = LinkType(rawValue: .max)
+    var currentLinkCount = 0
+    var sections = 0
+    var interfaces = 0
+    var skippedBlocks = 0
+    var timestampsWentBackwards: UInt64 = 0
+
+    @inline(__always)
+    mutating func count(_ record: PacketRecord) {
+        packets &+= 1
+        bytes &+= Int64(record.originalLength)
+        capturedBytes &+= Int64(record.capturedLength)
+        if firstTimestamp == nil { firstTimestamp = record.timestamp }
+        if record.timestamp < lastTimestamp { timestampsWentBackwards &+= 1 }
+        lastTimestamp = record.timestamp
+        if record.linkType == currentLinkType {
+            currentLinkCount &+= 1
+        } else {
+            flushLinkType()
+            currentLinkType = record.linkType
+            currentLinkCount = 1
+        }
+    }
+
+    mutating func flushLinkType() {
+        guard currentLinkCount > 0 else { return }
+        if let i = linkTypes.firstIndex(where: { $0.0 == currentLinkType }) {
+            linkTypes[i].1 &+= currentLinkCount
+        } else {
+            linkTypes.append((currentLinkType, currentLinkCount))
+        }
+        currentLinkCount = 0
+    }
+
+    var summary: CaptureReader.Stats {
+        var copy = self
+        copy.flushLinkType()
+        var s = CaptureReader.Stats()
+        s.packets = packets
+        s.bytes = bytes
+        s.capturedBytes = capturedBytes
+        s.firstTimestamp = firstTimestamp
+        s.lastTimestamp = packets > 0 ? lastTimestamp : nil
+        for (type, n) in copy.linkTypes { s.linkTypes[type, default: 0] += n }
+        s.sections = sections
+        s.interfaces = interfaces
+        s.skippedBlocks = skippedBlocks
+        return s
+    }
+}
+
+/// The record and block parsing of `CaptureReader`: a value, so the read loop can own it.
+struct CaptureParser {
+    let path: String
+    let input: Int
+    var format: CaptureReader.Format = .pcap
+    var stats = ReaderCounters()
+    var anomalies = Anomalies()
+    var firstOversnapOffset: Int64?
+    private var bigEndian = false
+    private var nanosecondPcap = false
+    private var pcapRecordHeaderLength = 16
+    private var pcapLinkType = LinkType.ethernet
+    private var pcapSnapLength = CaptureReader.maximumPacketLength
+    private var interfaces: [Interface] = []
+    private var sectionInterfaceBase = 0
+    private var totalInterfaces = 0
+
     /// A pcapng interface: its link type and how to turn its timestamps into nanoseconds.
     struct Interface {
         var linkType: LinkType
@@ -73,20 +267,27 @@ public final class CaptureReader {
         var fcsLength: Int
     }
 
-    /// Opens `path` ("-" reads standard input) and reads its file header.
-    public init(path: String, input: Int = 0, io: IOMode = .read) throws(CaptureError) {
-        self.path = path
-        self.input = input
-        self.source = try ByteSource(path: path, mode: io == .mmap ? .mmap : .read)
-        self.format = .pcap
-        try readFileHeader()
+    enum ParseResult {
+        /// A packet: its record, where its bytes are in the window, and where the next record starts.
+        case packet(PacketRecord, Range<Int>, Int)
+        case skipped(Int)
+        case needMore(Int)
+        case failed(CaptureError)
     }
 
-    public enum IOMode: String, Sendable, CaseIterable { case read, mmap }
+    private init(path: String, input: Int) {
+        self.path = path
+        self.input = input
+    }
 
+    static func start(source: ByteSource, path: String, input: Int) throws(CaptureError) -> CaptureParser {
+        var parser = CaptureParser(path: path, input: input)
+        try parser.readFileHeader(source)
+        return parser
+    }
     // MARK: - File header
 
-    private func readFileHeader() throws(CaptureError) {
+    mutating func readFileHeader(_ source: ByteSource) throws(CaptureError) {
         guard try source.fill(atLeast: 4) else {
             throw CaptureError(file: path, offset: 0, kind: source.available == 0 ? .truncated : .badMagic,
                                source.available == 0 ? "empty file: no capture header"
@@ -98,7 +299,7 @@ public final class CaptureReader {
             format = .pcapng
             // The first section header is read by the block loop like any other.
         case 0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1, 0xA1B2_CD34, 0x34CD_B2A1:
-            try readPcapHeader(magic: magic)
+            try readPcapHeader(magic: magic, source)
         default:
             throw CaptureError(file: path, offset: 0, kind: .badMagic,
                                "not a pcap or pcapng file (magic 0x\(hex8(magic)); expected a1b2c3d4, a1b23c4d or 0a0d0d0a)")
@@ -107,7 +308,7 @@ public final class CaptureReader {
 
     /// pcap file header (24 bytes): magic, version 2.4, thiszone, sigfigs, snaplen, linktype
     /// (the low 16 bits; bits 28–31 may hold an FCS length, `LINKTYPE_*` "additional information").
-    private func readPcapHeader(magic: UInt32) throws(CaptureError) {
+    private mutating func readPcapHeader(magic: UInt32, _ source: ByteSource) throws(CaptureError) {
         guard try source.fill(atLeast: 24) else {
             throw CaptureError(file: path, offset: Int64(source.available), kind: .truncated,
                                "file ends inside the 24-byte pcap header")
@@ -128,136 +329,26 @@ public final class CaptureReader {
             throw CaptureError(file: path, offset: 4, kind: .malformed, "pcap version \(major) (expected 2)")
         }
         pcapLinkType = LinkType(rawValue: link & 0xFFFF)
-        pcapSnapLength = snap == 0 || snap > UInt32(Self.maximumPacketLength) ? Self.maximumPacketLength : Int(snap)
+        pcapSnapLength = snap == 0 || snap > UInt32(CaptureReader.maximumPacketLength) ? CaptureReader.maximumPacketLength : Int(snap)
         source.consume(24)
         stats.sections = 1
         stats.interfaces = 1
     }
 
-    // MARK: - Reading packets
+    // MARK: - Records
 
-    /// Delivers packets in file order to `body` until the next packet's timestamp is later than
-    /// `limit`, the input ends, or an error stops the reader. Returns whether packets remain.
-    @discardableResult
-    public func readPackets(until limit: Int64 = .max, _ body: (PacketRecord, Span<UInt8>) -> Void) -> Bool {
-        while !finished {
-            var need = 0
-            var stoppedAtLimit = false
-            source.withWindow { window in
-                var position = 0
-                loop: while true {
-                    switch parseNext(window, at: position) {
-                    case .packet(let record, let data, let next):
-                        if record.timestamp > limit {
-                            stoppedAtLimit = true
-                            break loop
-                        }
-                        deliver(record)
-                        body(record, window.extracting(data))
-                        position = next
-                    case .skipped(let next):
-                        position = next
-                    case .needMore(let count):
-                        need = count
-                        break loop
-                    case .failed(let failure):
-                        error = failure
-                        finished = true
-                        break loop
-                    }
-                }
-                source.consume(position)
-            }
-            if stoppedAtLimit { return true }
-            if finished { return false }
-            refill(need)
-        }
-        return false
-    }
-
-    /// The timestamp of the next packet, or nil when the input has ended (or stopped on an error).
-    /// Blocks before that packet (interface descriptions, statistics) are consumed.
-    public func peekTimestamp() -> Int64? {
-        while !finished {
-            var need = 0
-            var found: Int64?
-            source.withWindow { window in
-                var position = 0
-                loop: while true {
-                    switch parseNext(window, at: position) {
-                    case .packet(let record, _, _):
-                        found = record.timestamp
-                        break loop
-                    case .skipped(let next):
-                        position = next
-                    case .needMore(let count):
-                        need = count
-                        break loop
-                    case .failed(let failure):
-                        error = failure
-                        finished = true
-                        break loop
-                    }
-                }
-                source.consume(position)
-            }
-            if let found { return found }
-            if finished { return nil }
-            refill(need)
-        }
-        return nil
-    }
-
-    /// Whether the reader has delivered everything it will deliver.
-    public var isFinished: Bool { finished }
-
-    private func refill(_ need: Int) {
-        do {
-            if try source.fill(atLeast: need) { return }
-        } catch {
-            self.error = error
-            finished = true
-            return
-        }
-        if source.available == 0 {
-            finished = true
-            return
-        }
-        let noun = format == .pcapng ? "block" : "packet record"
-        error = CaptureError(file: path, offset: source.offset, kind: .truncated,
-                             "file ends inside a \(noun): \(need) bytes needed, \(source.available) present (capture cut short?)")
-        finished = true
-    }
-
-    private func deliver(_ record: PacketRecord) {
-        stats.packets &+= 1
-        stats.bytes &+= Int64(record.originalLength)
-        stats.capturedBytes &+= Int64(record.capturedLength)
-        if stats.firstTimestamp == nil { stats.firstTimestamp = record.timestamp }
-        stats.lastTimestamp = record.timestamp
-        if record.timestamp < lastTimestamp { anomalies.note(.timestampWentBackwards) }
-        lastTimestamp = record.timestamp
-        stats.linkTypes[record.linkType, default: 0] &+= 1
-    }
-
-    enum ParseResult {
-        /// A packet: its record, where its bytes are in the window, and where the next record starts.
-        case packet(PacketRecord, Range<Int>, Int)
-        case skipped(Int)
-        case needMore(Int)
-        case failed(CaptureError)
-    }
-
+    /// Parses the record or block at `position` of the window `w`, whose first byte is at file
+    /// offset `base`.
     @inline(__always)
-    private func parseNext(_ w: Span<UInt8>, at position: Int) -> ParseResult {
-        format == .pcapng ? parsePcapngBlock(w, at: position) : parsePcapRecord(w, at: position)
+    mutating func parseNext(_ w: Span<UInt8>, at position: Int, base: Int64) -> ParseResult {
+        format == .pcapng ? parsePcapngBlock(w, at: position, base: base) : parsePcapRecord(w, at: position, base: base)
     }
 
     // MARK: - pcap records
 
     /// A pcap record header: seconds, micro- or nanoseconds, captured length, original length
     /// (16 bytes; the modified variant adds interface index, protocol, packet type and padding).
-    private func parsePcapRecord(_ w: Span<UInt8>, at position: Int) -> ParseResult {
+    private mutating func parsePcapRecord(_ w: Span<UInt8>, at position: Int, base: Int64) -> ParseResult {
         let headerLength = pcapRecordHeaderLength
         guard w.count &- position >= headerLength else { return .needMore(headerLength) }
         let be = bigEndian
@@ -265,10 +356,10 @@ public final class CaptureReader {
         let fraction = Int64(w.u32(position &+ 4, bigEndian: be))
         let captured = Int(w.u32(position &+ 8, bigEndian: be))
         var original = Int(w.u32(position &+ 12, bigEndian: be))
-        let fileOffset = source.offset &+ Int64(position)
-        if captured > Self.maximumPacketLength {
+        let fileOffset = base &+ Int64(position)
+        if captured > CaptureReader.maximumPacketLength {
             return .failed(CaptureError(file: path, offset: fileOffset, kind: .oversized,
-                "packet record claims \(captured) bytes, more than the \(Self.maximumPacketLength)-byte maximum (corrupt record header)"))
+                "packet record claims \(captured) bytes, more than the \(CaptureReader.maximumPacketLength)-byte maximum (corrupt record header)"))
         }
         if captured > pcapSnapLength {
             anomalies.note(.captureLengthExceedsSnapLength)
@@ -292,9 +383,9 @@ public final class CaptureReader {
 
     /// A pcapng block (draft-ietf-opsawg-pcapng §3.1): type (4), total length (4), body, total
     /// length again (4). The byte order is the section header's.
-    private func parsePcapngBlock(_ w: Span<UInt8>, at position: Int) -> ParseResult {
+    private mutating func parsePcapngBlock(_ w: Span<UInt8>, at position: Int, base: Int64) -> ParseResult {
         guard w.count &- position >= 12 else { return .needMore(12) }
-        let fileOffset = source.offset &+ Int64(position)
+        let fileOffset = base &+ Int64(position)
         let type = w.be32(position)  // the SHB type is a palindrome, so it reads the same either way
         if type == 0x0A0D_0D0A {
             return parseSectionHeader(w, at: position, fileOffset: fileOffset)
@@ -358,9 +449,9 @@ public final class CaptureReader {
             return CaptureError(file: path, offset: fileOffset, kind: .malformed,
                                 "pcapng block length \(length) is not a multiple of 4 of at least 12")
         }
-        if length > Self.maximumBlockLength {
+        if length > CaptureReader.maximumBlockLength {
             return CaptureError(file: path, offset: fileOffset, kind: .oversized,
-                                "pcapng block claims \(length) bytes, more than the \(Self.maximumBlockLength)-byte maximum")
+                                "pcapng block claims \(length) bytes, more than the \(CaptureReader.maximumBlockLength)-byte maximum")
         }
         return nil
     }
@@ -374,13 +465,13 @@ public final class CaptureReader {
                      "packet names interface \(id), but the section describes \(interfaces.count)")
     }
 
-    private func packetBlock(_ body: Span<UInt8>, interface id: Int, timestamp: UInt64?, captured: Int, original: Int,
+    private mutating func packetBlock(_ body: Span<UInt8>, interface id: Int, timestamp: UInt64?, captured: Int, original: Int,
                              dataOffset: Int, blockStart: Int, fileOffset: Int64, next: Int) -> ParseResult {
         guard id >= 0 && id < interfaces.count else { return .failed(noInterface(id, fileOffset)) }
         let interface = interfaces[id]
-        if captured > Self.maximumPacketLength {
+        if captured > CaptureReader.maximumPacketLength {
             return .failed(CaptureError(file: path, offset: fileOffset, kind: .oversized,
-                "packet block claims \(captured) bytes, more than the \(Self.maximumPacketLength)-byte maximum"))
+                "packet block claims \(captured) bytes, more than the \(CaptureReader.maximumPacketLength)-byte maximum"))
         }
         guard captured <= body.count &- dataOffset else {
             return .failed(CaptureError(file: path, offset: fileOffset, kind: .malformed,
@@ -402,7 +493,7 @@ public final class CaptureReader {
         if let timestamp {
             nanoseconds = interface.resolution.nanoseconds(timestamp) &+ interface.offsetSeconds &* 1_000_000_000
         } else {
-            nanoseconds = lastTimestamp == .min ? 0 : lastTimestamp
+            nanoseconds = stats.lastTimestamp == .min ? 0 : stats.lastTimestamp
         }
         let record = PacketRecord(timestamp: nanoseconds, capturedLength: captured, originalLength: wire,
                                   linkType: interface.linkType, interface: sectionInterfaceBase &+ id,
@@ -412,7 +503,7 @@ public final class CaptureReader {
     }
 
     /// Section Header Block: byte-order magic `1a2b3c4d`, version 1.x, section length, options.
-    private func parseSectionHeader(_ w: Span<UInt8>, at position: Int, fileOffset: Int64) -> ParseResult {
+    private mutating func parseSectionHeader(_ w: Span<UInt8>, at position: Int, fileOffset: Int64) -> ParseResult {
         let magic = w.be32(position &+ 8)
         let be: Bool
         switch magic {
@@ -449,13 +540,13 @@ public final class CaptureReader {
 
     /// Interface Description Block: link type (2), reserved (2), snap length (4), options —
     /// `if_tsresol` (9), `if_fcslen` (13) and `if_tsoffset` (14) are used.
-    private func parseInterfaceDescription(_ body: Span<UInt8>, fileOffset: Int64) -> CaptureError? {
+    private mutating func parseInterfaceDescription(_ body: Span<UInt8>, fileOffset: Int64) -> CaptureError? {
         guard body.count >= 8 else { return shortBlock("interface description", fileOffset) }
         let be = bigEndian
         let snap = Int(body.u32(4, bigEndian: be))
         var interface = Interface(
             linkType: LinkType(rawValue: UInt32(body.u16(0, bigEndian: be))),
-            snapLength: snap == 0 || snap > Self.maximumPacketLength ? Self.maximumPacketLength : snap,
+            snapLength: snap == 0 || snap > CaptureReader.maximumPacketLength ? CaptureReader.maximumPacketLength : snap,
             resolution: .decimal(6), offsetSeconds: 0, fcsLength: 0)
         var problem: CaptureError?
         let walkProblem = walkOptions(body.extracting(8...), bigEndian: be, fileOffset: fileOffset &+ 16) { code, value in

@@ -40,17 +40,17 @@ public struct FlowKey: Hashable, Sendable {
         address == addressA && (port == portA || addressA != addressB)
     }
 
-    /// A fast, well-mixed 64-bit hash (multiply–xorshift over the key's words); not `Hasher`, whose
-    /// per-process random seed and SipHash rounds cost more than the rest of a packet's decoding.
+    /// A fast, well-mixed 64-bit hash: each word multiplied by its own odd constant, summed, and
+    /// mixed once (not `Hasher`, whose per-process seed and SipHash rounds cost more than the rest
+    /// of a packet's decoding; the keys are not attacker-chosen table sizes, and probing is linear).
     @inlinable
     public var hashValue64: UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15
-        h = Self.mix(h ^ addressA.high)
-        h = Self.mix(h ^ addressA.low)
-        h = Self.mix(h ^ addressB.high)
-        h = Self.mix(h ^ addressB.low)
-        h = Self.mix(h ^ (UInt64(portA) | UInt64(portB) << 16 | UInt64(protocolNumber) << 32) ^ UInt64(vlans) << 40)
-        return h
+        let ports = UInt64(portA) | UInt64(portB) << 16 | UInt64(protocolNumber) << 32
+        var h = addressA.low &* 0x9E37_79B9_7F4A_7C15
+        h = h &+ addressB.low &* 0xC2B2_AE3D_27D4_EB4F
+        h = h &+ (addressA.high ^ (addressB.high &<< 1)) &* 0x1656_67B1_9E37_79F9
+        h = h &+ (ports ^ UInt64(vlans) &<< 40) &* 0x27D4_EB2F_1656_67C5
+        return Self.mix(h)
     }
 
     @inlinable @inline(__always)

@@ -4,10 +4,10 @@ public import Wire
 /// fields plus this project's own. Built once per flow when it ends; renderers never see flow-table
 /// internals.
 public struct FlowRecord: Sendable, Equatable {
-    /// A stable id within the run, Zeek-style (`C` and base-62 digits).
-    public var uid: String
     /// The numeric identity behind `uid` (creation order within the run).
     public var uidNumber: UInt64
+    /// A stable id within the run, Zeek-style (`C` and 11 base-62 digits).
+    public var uid: String { FlowRecord.uidString(uidNumber) }
     /// First and last packet times, nanoseconds since the epoch.
     public var start: Int64
     public var end: Int64
@@ -23,14 +23,17 @@ public struct FlowRecord: Sendable, Equatable {
     public var originatorCounters: DirectionCounters
     public var responderCounters: DirectionCounters
     public var connState: ConnState
-    public var history: String
+    /// Zeek's history letters (`history.string` is the conn.log text).
+    public var history: History
     public var vlan: UInt16?
     public var originatorMAC: MACAddress?
     public var responderMAC: MACAddress?
     /// ICMP errors quoting this flow, as `type/code`, in the order seen.
     public var icmpErrors: [String]
+    /// The uid number of the tunnel flow that carried this one.
+    public var tunnelParentNumber: UInt64?
     /// The uid of the tunnel flow that carried this one.
-    public var tunnelParent: String?
+    public var tunnelParent: String? { tunnelParentNumber.map(FlowRecord.uidString) }
     /// Bytes acknowledged but never seen (Zeek's `missed_bytes`): loss in the capture.
     public var missedBytes: UInt64
     /// Where the flow's first packet is: input index and 1-based packet number (Wireshark's frame).
@@ -45,7 +48,7 @@ public struct FlowRecord: Sendable, Equatable {
 
     public var duration: Int64 { end - start }
 
-    public enum EndReason: String, Sendable {
+    public enum EndReason: String, Sendable, CaseIterable {
         /// No packet for the protocol's inactivity timeout.
         case idle
         /// TCP: closed or reset, and the close delay passed (Zeek's `tcp_close_delay`).
@@ -58,17 +61,37 @@ public struct FlowRecord: Sendable, Equatable {
         case evicted
         /// Still open when the capture ended.
         case endOfCapture = "end_of_capture"
+
+        var index: Int {
+            switch self {
+            case .idle: 0
+            case .closed: 1
+            case .attempt: 2
+            case .reused: 3
+            case .evicted: 4
+            case .endOfCapture: 5
+            }
+        }
     }
 
-    /// Zeek's uid alphabet and length: `C` plus base-62 digits of a mixed 64-bit number.
-    static func uidString(_ number: UInt64) -> String {
-        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+
+    /// The 12 bytes of a uid: `C` plus base-62 digits of a mixed 64-bit number.
+    public static func uidBytes(_ number: UInt64) -> InlineArray<12, UInt8> {
         var x = FlowKey.mix(number &+ 0x5A5A_1234_9876_ABCD)
-        var s = "C"
-        for _ in 0..<11 {
-            s.append(alphabet[Int(x % 62)])
+        var bytes: InlineArray<12, UInt8> = InlineArray(repeating: UInt8(ascii: "C"))
+        for i in 1..<12 {
+            bytes[i] = alphabet[Int(x % 62)]
             x /= 62
         }
-        return s
+        return bytes
+    }
+
+    /// Zeek's uid form: `C` plus 11 base-62 digits.
+    public static func uidString(_ number: UInt64) -> String {
+        let bytes = uidBytes(number)
+        var array = [UInt8](repeating: 0, count: 12)
+        for i in 0..<12 { array[i] = bytes[i] }
+        return String(decoding: array, as: UTF8.self)
     }
 }

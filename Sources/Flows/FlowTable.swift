@@ -88,6 +88,9 @@ struct FlowTable {
         @inline(__always) _modify { yield &states[index] }
     }
 
+    /// Number of state slots (live or free).
+    var capacity: Int { states.count }
+
     /// Indices of all live states, in storage order.
     var liveIndices: [Int] { states.indices.filter { states[$0].isLive } }
 

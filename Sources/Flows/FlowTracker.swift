@@ -35,12 +35,14 @@ public struct FlowTracker {
     private var fragmentBytes = 0
     private var quoteAnomalies = Anomalies()
 
-    public struct Stats: Sendable, Equatable {
+    public struct Stats: Sendable {
         /// IP packets (outer and tunnelled) that were counted into flows.
         public var packets: UInt64 = 0
         public var flowsCreated: UInt64 = 0
-        public var flowsEnded: [FlowRecord.EndReason: UInt64] = [:]
-        public var flowsEvicted: UInt64 { flowsEnded[.evicted] ?? 0 }
+        /// Flows ended, per `FlowRecord.EndReason.index`.
+        var endedByReason: InlineArray<6, UInt64> = InlineArray(repeating: 0)
+        public func flowsEnded(_ reason: FlowRecord.EndReason) -> UInt64 { endedByReason[reason.index] }
+        public var flowsEvicted: UInt64 { flowsEnded(.evicted) }
         public var maximumLiveFlows = 0
         public var fragments: UInt64 = 0
         public var datagramsReassembled: UInt64 = 0
@@ -49,6 +51,10 @@ public struct FlowTracker {
         /// The flow table's own memory at its largest (bytes).
         public var flowTableBytes = 0
     }
+
+    /// Timed-out flows are ended when a packet of theirs arrives (exactly on time) or by a sweep
+    /// (for memory and output), at most this often in capture time.
+    static let sweepInterval: Int64 = 5 * FlowConfiguration.second
 
     public init(configuration: FlowConfiguration = FlowConfiguration(), sink: @escaping (FlowRecord) -> Void) {
         self.configuration = configuration
@@ -63,47 +69,48 @@ public struct FlowTracker {
     /// Accounts one decoded IP packet (`packet.ipVersion != 0`) whose frame bytes are `frame`:
     /// captured at `time` (nanoseconds), `wireLength` bytes long on the wire, packet `number` of
     /// input `input` (for evidence: where to find the flow's first packet).
-    public mutating func process(_ packet: DecodedPacket, frame: Span<UInt8>, time: Int64, wireLength: Int,
+    public mutating func process(_ packet: inout DecodedPacket, frame: Span<UInt8>, time: Int64, wireLength: Int,
                                  input: Int, number: Int) {
         if time > now { now = time }
+        if lastSweep == .min { lastSweep = now }
         packetsSinceSweep &+= 1
-        if now &- lastSweep >= FlowConfiguration.second && packetsSinceSweep >= 4096 && packetsSinceSweep >= table.count / 8 {
+        if now &- lastSweep >= Self.sweepInterval && packetsSinceSweep >= 4096 && packetsSinceSweep >= table.count / 8 {
             sweep()
         }
-        account(packet, frame: frame, wireLength: wireLength, time: time, input: input, number: number, depth: 0, parent: 0)
+        account(&packet, frame: frame, wireLength: wireLength, time: time, input: input, number: number, depth: 0, parent: 0)
     }
 
-    private mutating func account(_ p: DecodedPacket, frame: Span<UInt8>, wireLength: Int, time: Int64,
+    private mutating func account(_ p: inout DecodedPacket, frame: Span<UInt8>, wireLength: Int, time: Int64,
                                   input: Int, number: Int, depth: Int, parent: UInt64) {
         guard p.ipVersion != 0 else { return }
         stats.packets &+= 1
         if p.isFragment {
-            fragment(p, frame: frame, wireLength: wireLength, time: time, input: input, number: number, parent: parent)
+            fragment(&p, frame: frame, wireLength: wireLength, time: time, input: input, number: number, parent: parent)
             return
         }
-        let (sourcePort, destinationPort) = Self.ports(of: p)
+        let (sourcePort, destinationPort) = Self.ports(of: &p)
         let key = FlowKey(source: p.source, sourcePort: sourcePort, destination: p.destination,
                           destinationPort: destinationPort, protocolNumber: p.protocolNumber.rawValue,
                           vlans: UInt32(p.vlanOuter) << 16 | UInt32(p.vlanInner))
         let fromA = key.isFromA(p.source, sourcePort)
-        let index = flow(for: key, packet: p, fromA: fromA, time: time, input: input, number: number, parent: parent)
+        let index = flow(for: key, packet: &p, fromA: fromA, time: time, input: input, number: number, parent: parent)
         let fromOriginator = fromA == table[index].originatorIsA
-        count(index, p, fromOriginator: fromOriginator, wireLength: wireLength, time: time)
+        count(index, &p, fromOriginator: fromOriginator, wireLength: wireLength, time: time)
 
         if p.protocolNumber == .icmp || p.protocolNumber == .icmpv6 {
             if ICMPHeader.isError(type: p.icmpType, v6: p.protocolNumber == .icmpv6) {
-                attributeICMPError(p, frame: frame)
+                attributeICMPError(&p, frame: frame)
             }
         }
         if p.tunnel != .none {
-            followTunnel(p, frame: frame, wireLength: wireLength, time: time, input: input, number: number,
+            followTunnel(&p, frame: frame, wireLength: wireLength, time: time, input: input, number: number,
                          depth: depth, parent: table[index].uid)
         }
     }
 
     /// Flow-key ports: transport ports, or ICMP type and counterpart type/code (Zeek's ICMP keys).
     @inline(__always)
-    static func ports(of p: DecodedPacket) -> (UInt16, UInt16) {
+    static func ports(of p: inout DecodedPacket) -> (UInt16, UInt16) {
         switch p.protocolNumber.rawValue {
         case 6, 17, 132:
             return p.hasPorts ? (p.sourcePort, p.destinationPort) : (0, 0)
@@ -117,17 +124,16 @@ public struct FlowTracker {
     }
 
     /// Finds the live flow for `key`, ending it first when it expired or a SYN reuses it, or creates one.
-    private mutating func flow(for key: FlowKey, packet p: DecodedPacket, fromA: Bool, time: Int64,
+    private mutating func flow(for key: FlowKey, packet p: inout DecodedPacket, fromA: Bool, time: Int64,
                                input: Int, number: Int, parent: UInt64) -> Int {
         let hash = key.hashValue64
         if let index = table.find(key, hash: hash) {
-            let state = table[index]
-            if time > state.deadline {
-                end(index, state.tcp.isUnansweredAttempt ? .attempt : .closed)
-            } else if time &- state.lastTime > configuration.inactivity(for: key.protocolNumber) {
+            if time > table[index].deadline {
+                end(index, table[index].tcp.isUnansweredAttempt ? .attempt : .closed)
+            } else if time &- table[index].lastTime > configuration.inactivity(for: key.protocolNumber) {
                 end(index, .idle)
-            } else if state.isTCP && p.transportComplete && p.tcpFlags.contains(.syn)
-                        && state.tcp.isReuse(flags: p.tcpFlags, sequence: p.tcpSequence, anomalies: &anomalies) {
+            } else if key.protocolNumber == 6 && p.transportComplete && p.tcpFlags.contains(.syn)
+                        && table[index].tcp.isReuse(flags: p.tcpFlags, sequence: p.tcpSequence, anomalies: &anomalies) {
                 end(index, .reused)
             } else {
                 return index
@@ -153,45 +159,18 @@ public struct FlowTracker {
         return index
     }
 
-    private mutating func count(_ index: Int, _ p: DecodedPacket, fromOriginator: Bool, wireLength: Int,
+    @inline(__always)
+    private mutating func count(_ index: Int, _ p: inout DecodedPacket, fromOriginator: Bool, wireLength: Int,
                                 time: Int64) {
-        let ipBytes = UInt64(p.ipTotalLength)
-        let payload = UInt64(max(0, p.payloadLength))
-        let isTCP = p.protocolNumber == .tcp
-        table[index].lastTime = time
-        if fromOriginator {
-            table[index].originator.packets &+= 1
-            table[index].originator.ipBytes &+= ipBytes
-            table[index].originator.wireBytes &+= UInt64(wireLength)
-            table[index].originator.payloadBytes &+= payload
-        } else {
-            table[index].responder.packets &+= 1
-            table[index].responder.ipBytes &+= ipBytes
-            table[index].responder.wireBytes &+= UInt64(wireLength)
-            table[index].responder.payloadBytes &+= payload
-        }
-        if p.hasMACs && !table[index].hasMACs {
-            table[index].hasMACs = true
-            table[index].originatorMAC = fromOriginator ? p.sourceMAC : p.destinationMAC
-            table[index].responderMAC = fromOriginator ? p.destinationMAC : p.sourceMAC
-        } else if p.hasMACs && p.destinationMAC != 0 {
-            // Cooked captures only record the sender's address: fill in each side from its own packets.
-            if fromOriginator { table[index].originatorMAC = p.sourceMAC } else { table[index].responderMAC = p.sourceMAC }
-        }
-        if isTCP {
-            guard p.transportComplete else { return }
-            table[index].trackTCP(fromOriginator: fromOriginator, p, time: time, configuration: configuration,
-                                  anomalies: &anomalies)
-        } else if p.protocolNumber == .udp {
-            table[index].history.check(fromOriginator ? 0x1 : 0x2, UInt8(ascii: "D"), originator: fromOriginator)
-        }
+        table[index].count(&p, fromOriginator: fromOriginator, wireLength: wireLength, time: time,
+                           configuration: configuration, anomalies: &anomalies)
     }
 
     // MARK: - ICMP errors
 
     /// An ICMP error quotes the IP header and first bytes of the packet that caused it; the quoted
     /// packet was sent by the flow's other side, toward the host that answered with the error.
-    private mutating func attributeICMPError(_ p: DecodedPacket, frame: Span<UInt8>) {
+    private mutating func attributeICMPError(_ p: inout DecodedPacket, frame: Span<UInt8>) {
         let end = min(frame.count, p.networkOffset &+ p.ipTotalLength)
         guard p.payloadOffset < end else {
             anomalies.note(.icmpErrorQuoteTruncated)
@@ -208,7 +187,7 @@ public struct FlowTracker {
             return
         }
         guard q.ipVersion != 0 else { return }
-        let (sourcePort, destinationPort) = Self.ports(of: q)
+        let (sourcePort, destinationPort) = Self.ports(of: &q)
         let key = FlowKey(source: q.source, sourcePort: sourcePort, destination: q.destination,
                           destinationPort: destinationPort, protocolNumber: q.protocolNumber.rawValue,
                           vlans: UInt32(p.vlanOuter) << 16 | UInt32(p.vlanInner))
@@ -227,7 +206,7 @@ public struct FlowTracker {
 
     // MARK: - Tunnels
 
-    private mutating func followTunnel(_ p: DecodedPacket, frame: Span<UInt8>, wireLength: Int, time: Int64,
+    private mutating func followTunnel(_ p: inout DecodedPacket, frame: Span<UInt8>, wireLength: Int, time: Int64,
                                        input: Int, number: Int, depth: Int, parent: UInt64) {
         guard depth < configuration.maximumTunnelDepth else {
             anomalies.note(.tunnelTooDeep)
@@ -255,13 +234,13 @@ public struct FlowTracker {
             inner.vlanOuter = p.vlanOuter
             inner.vlanInner = p.vlanInner
         }
-        account(inner, frame: innerFrame, wireLength: wireLength, time: time, input: input, number: number,
+        account(&inner, frame: innerFrame, wireLength: wireLength, time: time, input: input, number: number,
                 depth: depth &+ 1, parent: parent)
     }
 
     // MARK: - Fragments
 
-    private mutating func fragment(_ p: DecodedPacket, frame: Span<UInt8>, wireLength: Int, time: Int64,
+    private mutating func fragment(_ p: inout DecodedPacket, frame: Span<UInt8>, wireLength: Int, time: Int64,
                                    input: Int, number: Int, parent: UInt64) {
         stats.fragments &+= 1
         let fragmentKey = FragmentKey(source: p.source, destination: p.destination, identification: p.fragmentID,
@@ -276,14 +255,14 @@ public struct FlowTracker {
                                         destinationMAC: p.destinationMAC)
         if p.fragmentOffset == 0 {
             // The first fragment carries the transport header: it creates or finds the flow.
-            let (sourcePort, destinationPort) = Self.ports(of: p)
+            let (sourcePort, destinationPort) = Self.ports(of: &p)
             let key = FlowKey(source: p.source, sourcePort: sourcePort, destination: p.destination,
                               destinationPort: destinationPort, protocolNumber: p.protocolNumber.rawValue,
                               vlans: fragmentKey.vlans)
             let fromA = key.isFromA(p.source, sourcePort)
-            let index = flow(for: key, packet: p, fromA: fromA, time: time, input: input, number: number, parent: parent)
+            let index = flow(for: key, packet: &p, fromA: fromA, time: time, input: input, number: number, parent: parent)
             let fromOriginator = fromA == table[index].originatorIsA
-            count(index, p, fromOriginator: fromOriginator, wireLength: wireLength, time: time)
+            count(index, &p, fromOriginator: fromOriginator, wireLength: wireLength, time: time)
             fragments[fragmentKey]!.flow = (key, fromA)
             // Fragments that arrived before the first one now count to this flow.
             for early in fragments[fragmentKey]!.pending {
@@ -295,7 +274,7 @@ public struct FlowTracker {
                 countFragment(index, piece, fromOriginator: fromA == table[index].originatorIsA)
             } else {
                 // The datagram's flow ended between its fragments (evicted): count it to a fresh one.
-                let index = flow(for: key, packet: p, fromA: fromA, time: time, input: input, number: number, parent: parent)
+                let index = flow(for: key, packet: &p, fromA: fromA, time: time, input: input, number: number, parent: parent)
                 countFragment(index, piece, fromOriginator: fromA == table[index].originatorIsA)
             }
         } else if fragments[fragmentKey]!.pending.count < 64 {
@@ -304,7 +283,7 @@ public struct FlowTracker {
             anomalies.note(.fragmentWithoutFirst)
         }
         if fragments[fragmentKey]!.reassemble {
-            addFragmentData(fragmentKey, p, frame: frame)
+            addFragmentData(fragmentKey, &p, frame: frame)
         }
         if fragments[fragmentKey]?.isComplete == true, let entry = fragments.removeValue(forKey: fragmentKey) {
             fragmentBytes &-= entry.data.count
@@ -325,7 +304,7 @@ public struct FlowTracker {
         }
     }
 
-    private mutating func addFragmentData(_ key: FragmentKey, _ p: DecodedPacket, frame: Span<UInt8>) {
+    private mutating func addFragmentData(_ key: FragmentKey, _ p: inout DecodedPacket, frame: Span<UInt8>) {
         let start = p.payloadOffset
         let end = min(frame.count, p.networkOffset &+ p.ipTotalLength)
         // The first fragment's payload offset is after the UDP header; reassemble from the IP payload.
@@ -389,7 +368,7 @@ public struct FlowTracker {
             q.protocolNumber = IPProtocol(rawValue: fragmentKey.protocolNumber)
             q.vlanOuter = UInt16(fragmentKey.vlans >> 16)
             let first = entry.pending[0]
-            let index = flow(for: key, packet: q, fromA: fromA, time: first.time, input: first.input,
+            let index = flow(for: key, packet: &q, fromA: fromA, time: first.time, input: first.input,
                              number: first.number, parent: 0)
             if table[index].firstTime > first.time { table[index].firstTime = first.time }
             if let mac = first.sourceMAC, !table[index].hasMACs {
@@ -410,11 +389,10 @@ public struct FlowTracker {
     private mutating func sweep() {
         lastSweep = now
         packetsSinceSweep = 0
-        for index in table.states.indices where table.states[index].isLive {
-            let state = table.states[index]
-            if now > state.deadline {
-                end(index, state.tcp.isUnansweredAttempt ? .attempt : .closed)
-            } else if now &- state.lastTime > configuration.inactivity(for: state.key.protocolNumber) {
+        for index in 0..<table.capacity where table[index].isLive {
+            if now > table[index].deadline {
+                end(index, table[index].tcp.isUnansweredAttempt ? .attempt : .closed)
+            } else if now &- table[index].lastTime > configuration.inactivity(for: table[index].key.protocolNumber) {
                 end(index, .idle)
             }
         }
@@ -441,7 +419,7 @@ public struct FlowTracker {
     private mutating func end(_ index: Int, _ reason: FlowRecord.EndReason) {
         let record = table[index].record(reason: reason)
         table.remove(at: index)
-        stats.flowsEnded[reason, default: 0] &+= 1
+        stats.endedByReason[reason.index] &+= 1
         sink(record)
     }
 
@@ -462,7 +440,49 @@ public struct FlowTracker {
 // MARK: - Flow state operations
 
 extension FlowState {
-    mutating func trackTCP(fromOriginator: Bool, _ p: DecodedPacket, time: Int64,
+    /// Counts one packet into the flow and runs the protocol's state (one access to the flow's
+    /// storage per packet).
+    @inline(__always)
+    mutating func count(_ p: inout DecodedPacket, fromOriginator: Bool, wireLength: Int, time: Int64,
+                        configuration: FlowConfiguration, anomalies: inout Anomalies) {
+        let ipBytes = UInt64(p.ipTotalLength)
+        let payload = UInt64(max(0, p.payloadLength))
+        lastTime = time
+        if fromOriginator {
+            originator.packets &+= 1
+            originator.ipBytes &+= ipBytes
+            originator.wireBytes &+= UInt64(wireLength)
+            originator.payloadBytes &+= payload
+        } else {
+            responder.packets &+= 1
+            responder.ipBytes &+= ipBytes
+            responder.wireBytes &+= UInt64(wireLength)
+            responder.payloadBytes &+= payload
+        }
+        if p.hasMACs {
+            if !hasMACs {
+                hasMACs = true
+                originatorMAC = fromOriginator ? p.sourceMAC : p.destinationMAC
+                responderMAC = fromOriginator ? p.destinationMAC : p.sourceMAC
+            } else if p.destinationMAC == 0 {
+                // Cooked captures record only the sender's address: each side fills in its own.
+                if fromOriginator { originatorMAC = p.sourceMAC } else { responderMAC = p.sourceMAC }
+            }
+        }
+        switch protocolNumber.rawValue {
+        case 6:
+            if p.transportComplete {
+                trackTCP(fromOriginator: fromOriginator, &p, time: time, configuration: configuration,
+                         anomalies: &anomalies)
+            }
+        case 17:
+            history.check(fromOriginator ? 0x1 : 0x2, UInt8(ascii: "D"), originator: fromOriginator)
+        default:
+            break
+        }
+    }
+
+    mutating func trackTCP(fromOriginator: Bool, _ p: inout DecodedPacket, time: Int64,
                            configuration: FlowConfiguration, anomalies: inout Anomalies) {
         let outcome = tcp.process(fromOriginator: fromOriginator, flags: p.tcpFlags, sequence: p.tcpSequence,
                                   acknowledgment: p.tcpAcknowledgment, window: p.tcpWindow,
@@ -509,18 +529,18 @@ extension FlowState {
             errors.append("\((code >> 8) & 0x7F)/\(code & 0xFF)")
         }
         return FlowRecord(
-            uid: FlowRecord.uidString(uid), uidNumber: uid, start: firstTime, end: lastTime,
+            uidNumber: uid, start: firstTime, end: lastTime,
             originator: originatorAddress, originatorPort: originatorPort,
             responder: responderAddress, responderPort: responderPort,
             protocolNumber: protocolNumber, ipVersion: ipVersion,
             originatorBytes: originatorBytes, responderBytes: responderBytes,
             originatorCounters: originator, responderCounters: responder,
-            connState: state, history: history.string,
+            connState: state, history: history,
             vlan: vlanOuter == DecodedPacket.noVLAN ? nil : vlanOuter,
             originatorMAC: hasMACs && originatorMAC != 0 ? MACAddress(bits: originatorMAC) : nil,
             responderMAC: hasMACs && responderMAC != 0 ? MACAddress(bits: responderMAC) : nil,
             icmpErrors: errors,
-            tunnelParent: tunnelParent == 0 ? nil : FlowRecord.uidString(tunnelParent),
+            tunnelParentNumber: tunnelParent == 0 ? nil : tunnelParent,
             missedBytes: missed, firstInput: Int(firstInput), firstPacket: Int(firstPacket),
             endReason: reason, service: nil, serverName: nil, serverNameSource: nil)
     }

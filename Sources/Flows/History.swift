@@ -50,11 +50,16 @@ public struct History: Sendable, Equatable {
     }
 
     public var string: String {
-        var s = ""
-        s.reserveCapacity(Int(length))
-        for i in 0..<Int(length) { s.append(Character(Unicode.Scalar(letters[i]))) }
-        return s
+        var array = [UInt8](repeating: 0, count: Int(length))
+        for i in 0..<Int(length) { array[i] = letters[i] }
+        return String(decoding: array, as: UTF8.self)
     }
+
+    /// Number of letters.
+    public var count: Int { Int(length) }
+
+    /// The letter at `index` (ASCII).
+    public subscript(index: Int) -> UInt8 { letters[index] }
 
     public var isEmpty: Bool { length == 0 }
 

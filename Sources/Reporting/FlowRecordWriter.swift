@@ -38,7 +38,8 @@ public final class FlowRecordWriter {
 
     public func write(_ r: FlowRecord) {
         switch format {
-        case .jsonl: output.write(json(r))
+        case .jsonl:
+            output.withWriter { appendJSON(r, to: &$0) }
         case .tsv: writeTSV(r)
         case .table: writeTable(r)
         }
@@ -55,37 +56,112 @@ public final class FlowRecordWriter {
 
     // MARK: - JSON lines
 
+    /// One JSON line for `r`, fields in the contract's order.
     public func json(_ r: FlowRecord) -> String {
-        var s = "{\"ts\":"
-        s += Formatting.seconds(r.start)
-        s += ",\"uid\":\"" + r.uid + "\""
-        s += ",\"id.orig_h\":\"\(r.originator)\",\"id.orig_p\":\(r.originatorPort)"
-        s += ",\"id.resp_h\":\"\(r.responder)\",\"id.resp_p\":\(r.responderPort)"
-        s += ",\"proto\":\"" + r.protocolNumber.name + "\""
-        if let service = r.service { s += ",\"service\":" + Formatting.jsonString(service) }
-        s += ",\"duration\":" + Formatting.seconds(r.duration)
-        s += ",\"orig_bytes\":\(r.originatorBytes),\"resp_bytes\":\(r.responderBytes)"
-        s += ",\"conn_state\":\"" + r.connState.name + "\""
-        s += ",\"history\":" + Formatting.jsonString(r.history)
-        s += ",\"orig_pkts\":\(r.originatorCounters.packets),\"resp_pkts\":\(r.responderCounters.packets)"
-        s += ",\"orig_ip_bytes\":\(r.originatorCounters.ipBytes),\"resp_ip_bytes\":\(r.responderCounters.ipBytes)"
-        s += ",\"orig_l2_bytes\":\(r.originatorCounters.wireBytes),\"resp_l2_bytes\":\(r.responderCounters.wireBytes)"
-        if let name = r.serverName { s += ",\"server_name\":" + Formatting.jsonString(name) }
-        if let source = r.serverNameSource { s += ",\"server_name_source\":" + Formatting.jsonString(source) }
-        if let vlan = r.vlan { s += ",\"vlan\":\(vlan)" }
-        if let mac = r.originatorMAC { s += ",\"orig_l2_addr\":\"\(mac)\"" }
-        if let mac = r.responderMAC { s += ",\"resp_l2_addr\":\"\(mac)\"" }
-        if !r.icmpErrors.isEmpty {
-            s += ",\"icmp_errors\":[" + r.icmpErrors.map { "\"" + $0 + "\"" }.joined(separator: ",") + "]"
+        var w = ByteWriter(capacity: 4096)
+        appendJSON(r, to: &w)
+        return String(decoding: w.written, as: UTF8.self)
+    }
+
+    /// Room one record can need: fixed fields, two IPv6 addresses, and every string escaped.
+    private func maximumJSONLength(_ r: FlowRecord) -> Int {
+        var strings = (r.service?.utf8.count ?? 0) + (r.serverName?.utf8.count ?? 0)
+        strings += r.serverNameSource?.utf8.count ?? 0
+        if inputNames.count > 1 && r.firstInput < inputNames.count { strings += inputNames[r.firstInput].utf8.count }
+        return 1024 + 6 * strings + 16 * r.icmpErrors.count
+    }
+
+    func appendJSON(_ r: FlowRecord, to w: inout ByteWriter) {
+        let file = inputNames.count > 1 && r.firstInput < inputNames.count ? inputNames[r.firstInput] : nil
+        w.write(reserving: maximumJSONLength(r)) { o, at in
+            o.put("{\"ts\":", &at)
+            o.putSeconds(r.start, &at)
+            o.put(",\"uid\":\"", &at)
+            o.putUID(r.uidNumber, &at)
+            o.put("\",\"id.orig_h\":\"", &at)
+            o.putAddress(r.originator, &at)
+            o.put("\",\"id.orig_p\":", &at)
+            o.putDecimal(UInt64(r.originatorPort), &at)
+            o.put(",\"id.resp_h\":\"", &at)
+            o.putAddress(r.responder, &at)
+            o.put("\",\"id.resp_p\":", &at)
+            o.putDecimal(UInt64(r.responderPort), &at)
+            o.put(",\"proto\":\"", &at)
+            o.putText(r.protocolNumber.name, &at)
+            o.put(UInt8(ascii: "\""), &at)
+            if let service = r.service {
+                o.put(",\"service\":", &at)
+                o.putJSONString(service, &at)
+            }
+            o.put(",\"duration\":", &at)
+            o.putSeconds(r.duration, &at)
+            o.put(",\"orig_bytes\":", &at)
+            o.putDecimal(r.originatorBytes, &at)
+            o.put(",\"resp_bytes\":", &at)
+            o.putDecimal(r.responderBytes, &at)
+            o.put(",\"conn_state\":\"", &at)
+            o.putText(r.connState.name, &at)
+            o.put("\",\"history\":\"", &at)
+            o.putHistory(r.history, &at)
+            o.put("\",\"orig_pkts\":", &at)
+            o.putDecimal(r.originatorCounters.packets, &at)
+            o.put(",\"resp_pkts\":", &at)
+            o.putDecimal(r.responderCounters.packets, &at)
+            o.put(",\"orig_ip_bytes\":", &at)
+            o.putDecimal(r.originatorCounters.ipBytes, &at)
+            o.put(",\"resp_ip_bytes\":", &at)
+            o.putDecimal(r.responderCounters.ipBytes, &at)
+            o.put(",\"orig_l2_bytes\":", &at)
+            o.putDecimal(r.originatorCounters.wireBytes, &at)
+            o.put(",\"resp_l2_bytes\":", &at)
+            o.putDecimal(r.responderCounters.wireBytes, &at)
+            if let name = r.serverName {
+                o.put(",\"server_name\":", &at)
+                o.putJSONString(name, &at)
+            }
+            if let source = r.serverNameSource {
+                o.put(",\"server_name_source\":", &at)
+                o.putJSONString(source, &at)
+            }
+            if let vlan = r.vlan {
+                o.put(",\"vlan\":", &at)
+                o.putDecimal(UInt64(vlan), &at)
+            }
+            if let mac = r.originatorMAC {
+                o.put(",\"orig_l2_addr\":\"", &at)
+                o.putMAC(mac, &at)
+                o.put(UInt8(ascii: "\""), &at)
+            }
+            if let mac = r.responderMAC {
+                o.put(",\"resp_l2_addr\":\"", &at)
+                o.putMAC(mac, &at)
+                o.put(UInt8(ascii: "\""), &at)
+            }
+            if !r.icmpErrors.isEmpty {
+                o.put(",\"icmp_errors\":[", &at)
+                for (i, e) in r.icmpErrors.enumerated() {
+                    if i > 0 { o.put(UInt8(ascii: ","), &at) }
+                    o.putJSONString(e, &at)
+                }
+                o.put(UInt8(ascii: "]"), &at)
+            }
+            if r.missedBytes > 0 {
+                o.put(",\"missed_bytes\":", &at)
+                o.putDecimal(r.missedBytes, &at)
+            }
+            if let parent = r.tunnelParentNumber {
+                o.put(",\"tunnel_parents\":[\"", &at)
+                o.putUID(parent, &at)
+                o.put("\"]", &at)
+            }
+            o.put(",\"first_packet\":", &at)
+            o.putDecimal(UInt64(r.firstPacket), &at)
+            if let file {
+                o.put(",\"first_packet_file\":", &at)
+                o.putJSONString(file, &at)
+            }
+            o.put("}\n", &at)
         }
-        if r.missedBytes > 0 { s += ",\"missed_bytes\":\(r.missedBytes)" }
-        if let parent = r.tunnelParent { s += ",\"tunnel_parents\":[\"" + parent + "\"]" }
-        s += ",\"first_packet\":\(r.firstPacket)"
-        if inputNames.count > 1 && r.firstInput < inputNames.count {
-            s += ",\"first_packet_file\":" + Formatting.jsonString(inputNames[r.firstInput])
-        }
-        s += "}\n"
-        return s
     }
 
     // MARK: - Zeek TSV
@@ -110,7 +186,7 @@ public final class FlowRecordWriter {
         let columns: [String] = [
             Formatting.seconds(r.start), r.uid, "\(r.originator)", "\(r.originatorPort)", "\(r.responder)",
             "\(r.responderPort)", r.protocolNumber.name, field(r.service), Formatting.seconds(r.duration),
-            "\(r.originatorBytes)", "\(r.responderBytes)", r.connState.name, r.history.isEmpty ? "-" : r.history,
+            "\(r.originatorBytes)", "\(r.responderBytes)", r.connState.name, r.history.isEmpty ? "-" : r.history.string,
             "\(r.originatorCounters.packets)", "\(r.responderCounters.packets)",
             "\(r.originatorCounters.ipBytes)", "\(r.responderCounters.ipBytes)",
             "\(r.originatorCounters.wireBytes)", "\(r.responderCounters.wireBytes)",
@@ -140,7 +216,7 @@ public final class FlowRecordWriter {
             endpoint(r.responder, r.responderPort), r.service ?? "-", r.connState.name,
             "\(r.originatorCounters.packets)/\(r.responderCounters.packets)",
             "\(Formatting.bytes(r.originatorCounters.wireBytes))/\(Formatting.bytes(r.responderCounters.wireBytes))",
-            Formatting.oneDecimal(Double(r.duration) / 1e9) + "s", r.history.isEmpty ? "-" : r.history,
+            Formatting.oneDecimal(Double(r.duration) / 1e9) + "s", r.history.isEmpty ? "-" : r.history.string,
         ]))
     }
 

@@ -7,7 +7,7 @@ import Darwin
 /// Bytes collected in memory and written to a file descriptor in large writes: one record per flow
 /// would otherwise be one system call per flow.
 public final class OutputBuffer {
-    private var bytes: [UInt8] = []
+    private var writer: ByteWriter
     private let fd: Int32
     private let flushThreshold: Int
     /// Set when a write failed (a closed pipe: `audit flows x.pcap | head`); later output is dropped.
@@ -16,35 +16,38 @@ public final class OutputBuffer {
     public init(fileDescriptor: Int32 = 1, flushThreshold: Int = 1 << 16) {
         self.fd = fileDescriptor
         self.flushThreshold = flushThreshold
-        bytes.reserveCapacity(flushThreshold + 4096)
+        self.writer = ByteWriter(capacity: min(flushThreshold, 1 << 20) + 8192)
     }
 
     /// Collects output in memory only (tests, goldens).
     public static func memory() -> OutputBuffer { OutputBuffer(fileDescriptor: -1, flushThreshold: .max) }
 
     public func write(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
-        if bytes.count >= flushThreshold { flush() }
+        let length = text.utf8.count
+        writer.write(reserving: length) { o, at in o.putText(text, &at) }
+        if writer.count >= flushThreshold { flush() }
     }
 
-    public func write(_ raw: [UInt8]) {
-        bytes.append(contentsOf: raw)
-        if bytes.count >= flushThreshold { flush() }
+    /// Lets `body` render straight into the buffer.
+    public func withWriter(_ body: (inout ByteWriter) -> Void) {
+        body(&writer)
+        if writer.count >= flushThreshold { flush() }
     }
 
     /// What has been collected and not flushed (all of it, for a memory buffer).
-    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    public var text: String { String(decoding: writer.written, as: UTF8.self) }
 
     public func flush() {
-        guard fd >= 0, !bytes.isEmpty else { return }
+        guard fd >= 0, writer.count > 0 else { return }
         if failed {
-            bytes.removeAll(keepingCapacity: true)
+            writer.removeAll()
             return
         }
         var written = 0
-        while written < bytes.count {
-            let n = unsafe bytes.withUnsafeBytes { raw in
-                unsafe Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+        let total = writer.count
+        while written < total {
+            let n = unsafe writer.storage.withUnsafeBytes { raw in
+                unsafe Glibc.write(fd, raw.baseAddress! + written, total - written)
             }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -53,7 +56,7 @@ public final class OutputBuffer {
             }
             written += n
         }
-        bytes.removeAll(keepingCapacity: true)
+        writer.removeAll()
     }
 
     deinit { flush() }

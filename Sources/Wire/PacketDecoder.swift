@@ -171,7 +171,7 @@ public struct PacketDecoder: Sendable {
             p.sourcePort = seg.be16(0)
             p.destinationPort = seg.be16(2)
             p.hasPorts = true
-            guard let h = try? UDPHeader(parsing: seg, ipPayloadLength: claimed) else {
+            guard let h = try? UDPHeader(parsing: seg, ipPayloadLength: claimed, isFirstFragment: p.isFragment) else {
                 anomalies.note(.udpHeaderTruncated)
                 p.payloadLength = 0
                 p.payloadCaptured = 0
@@ -182,7 +182,7 @@ public struct PacketDecoder: Sendable {
             p.payloadLength = h.payloadLength
             p.payloadCaptured = min(seg.count &- 8, h.payloadLength)
             p.transportComplete = true
-            if decodeTunnels { udpTunnel(seg, at: start, into: &p) }
+            if decodeTunnels && !p.isFragment { udpTunnel(seg, at: start, into: &p) }
         case 1, 58:
             guard let h = try? ICMPHeader(parsing: seg) else { anomalies.note(.icmpTruncated); return }
             p.icmpType = h.type

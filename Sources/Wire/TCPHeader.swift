@@ -59,7 +59,9 @@ extension TCPHeader {
 ///     |     Length      |    Checksum     |
 ///
 /// Contract: throws unless 8 bytes are present. A length field below 8 or beyond the IP payload is
-/// tolerated: `payloadLength` then comes from the IP payload and `lengthValid` is false.
+/// tolerated: `payloadLength` then comes from the IP payload and `lengthValid` is false. In the first
+/// fragment of a fragmented datagram the length field covers the whole datagram, so any value of at
+/// least 8 is valid there (`isFirstFragment`).
 public struct UDPHeader: Hashable, Sendable {
     public var sourcePort: UInt16
     public var destinationPort: UInt16
@@ -72,12 +74,12 @@ public struct UDPHeader: Hashable, Sendable {
 
 extension UDPHeader {
     @inlinable
-    public init(parsing bytes: Span<UInt8>, ipPayloadLength: Int) throws(WireError) {
+    public init(parsing bytes: Span<UInt8>, ipPayloadLength: Int, isFirstFragment: Bool = false) throws(WireError) {
         guard bytes.count >= Self.length else { throw .truncated(.udp, need: Self.length, have: bytes.count) }
         self.sourcePort = bytes.be16(0)
         self.destinationPort = bytes.be16(2)
         let length = Int(bytes.be16(4))
-        if length >= Self.length && length <= ipPayloadLength {
+        if length >= Self.length && (length <= ipPayloadLength || isFirstFragment) {
             self.payloadLength = length &- Self.length
             self.lengthValid = true
         } else if length == 0 && ipPayloadLength > 65535 {

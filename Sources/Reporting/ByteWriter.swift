@@ -1,0 +1,155 @@
+public import Flows
+public import Wire
+
+/// A growing byte buffer that renderers write into through one `MutableSpan` per record: each
+/// store is a bounds check and a write — no per-byte capacity or uniqueness checks, no intermediate
+/// strings. Integers, fixed-point seconds, addresses and uids are written digit by digit.
+public struct ByteWriter {
+    /// Storage; only the first `count` bytes are output.
+    public private(set) var storage: [UInt8] = []
+    public private(set) var count = 0
+
+    public init(capacity: Int = 1 << 16) {
+        storage = [UInt8](repeating: 0, count: capacity)
+    }
+
+    /// Lets `body` write at most `maximum` bytes at the end.
+    @inline(__always)
+    public mutating func write(reserving maximum: Int, _ body: (inout MutableSpan<UInt8>, inout Int) -> Void) {
+        if storage.count &- count < maximum {
+            storage.append(contentsOf: repeatElement(0, count: max(maximum, storage.count)))
+        }
+        var at = count
+        var span = storage.mutableSpan
+        body(&span, &at)
+        count = at
+    }
+
+    /// Forgets what was written, keeping the storage.
+    public mutating func removeAll() { count = 0 }
+
+    /// The bytes written so far.
+    public var written: ArraySlice<UInt8> { storage[0..<count] }
+}
+
+/// Writers of text pieces into a span at a cursor. The caller reserved room for them.
+extension MutableSpan where Element == UInt8 {
+    @inline(__always)
+    public mutating func put(_ b: UInt8, _ at: inout Int) {
+        self[at] = b
+        at &+= 1
+    }
+
+    /// A literal. (A `StaticString` points at immutable program data that lives as long as the
+    /// process, so reading it through its buffer is safe.)
+    @inline(__always)
+    public mutating func put(_ text: StaticString, _ at: inout Int) {
+        text.withUTF8Buffer { buffer in
+            for unsafe b in unsafe buffer {
+                self[at] = b
+                at &+= 1
+            }
+        }
+    }
+
+    public mutating func putText(_ text: String, _ at: inout Int) {
+        for b in text.utf8 {
+            self[at] = b
+            at &+= 1
+        }
+    }
+
+    public mutating func putDecimal(_ value: UInt64, _ at: inout Int) {
+        var n = 1
+        var limit: UInt64 = 10
+        while n < 20 && value >= limit {
+            n &+= 1
+            limit = limit &* 10
+        }
+        putZeroPadded(value, width: n, &at)
+    }
+
+    @inline(__always)
+    public mutating func putZeroPadded(_ value: UInt64, width: Int, _ at: inout Int) {
+        var v = value
+        var i = at &+ width &- 1
+        while i >= at {
+            self[i] = 0x30 &+ UInt8(v % 10)
+            v /= 10
+            i &-= 1
+        }
+        at &+= width
+    }
+
+    /// Nanoseconds as seconds with 6 decimals, or 9 when there are sub-microsecond digits
+    /// (the same text as `Formatting.seconds`).
+    public mutating func putSeconds(_ nanoseconds: Int64, _ at: inout Int) {
+        if nanoseconds < 0 { put(UInt8(ascii: "-"), &at) }
+        let magnitude = nanoseconds.magnitude
+        putDecimal(magnitude / 1_000_000_000, &at)
+        put(UInt8(ascii: "."), &at)
+        let fraction = magnitude % 1_000_000_000
+        if fraction % 1000 == 0 {
+            putZeroPadded(fraction / 1000, width: 6, &at)
+        } else {
+            putZeroPadded(fraction, width: 9, &at)
+        }
+    }
+
+    public mutating func putAddress(_ a: IPAddress, _ at: inout Int) {
+        guard a.isIPv4 else {
+            putText(a.description, &at)
+            return
+        }
+        let v = a.ipv4Bits
+        putDecimal(UInt64(v >> 24), &at)
+        put(UInt8(ascii: "."), &at)
+        putDecimal(UInt64((v >> 16) & 0xFF), &at)
+        put(UInt8(ascii: "."), &at)
+        putDecimal(UInt64((v >> 8) & 0xFF), &at)
+        put(UInt8(ascii: "."), &at)
+        putDecimal(UInt64(v & 0xFF), &at)
+    }
+
+    public mutating func putMAC(_ m: MACAddress, _ at: inout Int) {
+        for i in 0..<6 {
+            if i > 0 { put(UInt8(ascii: ":"), &at) }
+            let b = UInt8(truncatingIfNeeded: m.bits >> UInt64(40 - 8 * i))
+            put(hexDigit(b >> 4), &at)
+            put(hexDigit(b & 0xF), &at)
+        }
+    }
+
+    @inline(__always)
+    func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble }
+
+    public mutating func putUID(_ number: UInt64, _ at: inout Int) {
+        let b = FlowRecord.uidBytes(number)
+        for i in 0..<12 { put(b[i], &at) }
+    }
+
+    public mutating func putHistory(_ h: History, _ at: inout Int) {
+        for i in 0..<h.count { put(h[i], &at) }
+    }
+
+    /// A JSON string literal (RFC 8259 §7); needs up to 6 bytes per input byte plus 2.
+    public mutating func putJSONString(_ s: String, _ at: inout Int) {
+        put(UInt8(ascii: "\""), &at)
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): put("\\\"", &at)
+            case UInt8(ascii: "\\"): put("\\\\", &at)
+            case UInt8(ascii: "\n"): put("\\n", &at)
+            case UInt8(ascii: "\r"): put("\\r", &at)
+            case UInt8(ascii: "\t"): put("\\t", &at)
+            case 0..<0x20:
+                put("\\u00", &at)
+                put(hexDigit(b >> 4), &at)
+                put(hexDigit(b & 0xF), &at)
+            default:
+                put(b, &at)
+            }
+        }
+        put(UInt8(ascii: "\""), &at)
+    }
+}
