@@ -289,9 +289,9 @@ struct CaptureParser {
 
     mutating func readFileHeader(_ source: ByteSource) throws(CaptureError) {
         guard try source.fill(atLeast: 4) else {
-            throw CaptureError(file: path, offset: 0, kind: source.available == 0 ? .truncated : .badMagic,
+            throw CaptureError(file: path, offset: Int64(source.available), kind: .truncated,
                                source.available == 0 ? "empty file: no capture header"
-                                                     : "file too short for a capture header")
+                                                     : "file ends inside the capture header (\(source.available) bytes)")
         }
         let magic = source.withWindow { $0.be32(0) }
         switch magic {

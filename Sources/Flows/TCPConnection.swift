@@ -21,7 +21,7 @@ public enum TCPEndpointState: UInt8, Sendable {
 /// One side of a TCP connection: its state, sequence-space bookkeeping (from which `orig_bytes` and
 /// `resp_bytes` are computed, as Zeek does, so retransmissions are not counted twice), and what its
 /// history letters need to remember.
-public struct TCPEndpoint: Sendable, Equatable {
+public struct TCPEndpoint: Sendable {
     public var state = TCPEndpointState.inactive
     public var previousState = TCPEndpointState.inactive
     /// Whether this side's FIN or RST has been processed (Zeek's `did_close`).
@@ -46,6 +46,11 @@ public struct TCPEndpoint: Sendable, Equatable {
     var reassembled: UInt64 = 1
     /// Highest relative sequence number acknowledged by the peer and processed (Zeek's `trim_seq`).
     var trimmed: UInt64 = 0
+    /// Up to two ranges of data seen above a hole (out of order), as relative sequence numbers;
+    /// `heldEnd == 0` means empty. More holes than that are merged into the nearest range, which can
+    /// only under-report a gap.
+    var heldStart: (UInt64, UInt64) = (0, 0)
+    var heldEnd: (UInt64, UInt64) = (0, 0)
     /// Bytes the peer acknowledged that were never seen (Zeek's `missed_bytes`).
     public var missedBytes: UInt64 = 0
 
@@ -133,7 +138,7 @@ struct TCPPacketOutcome {
 ///
 /// What is left out, on purpose: checksum verification ('c' never appears), window-scale and
 /// window-recision bookkeeping (they only raise Zeek "weirds"), and storm detection.
-public struct TCPConnection: Sendable, Equatable {
+public struct TCPConnection: Sendable {
     public var originator = TCPEndpoint()
     public var responder = TCPEndpoint()
     /// Connection-level flags (kept apart from the endpoints so that a segment can borrow both
@@ -188,7 +193,7 @@ public struct TCPConnection: Sendable, Equatable {
         return outcome
     }
 
-    struct Meta: Sendable, Equatable {
+    struct Meta: Sendable {
         /// Zeek's `is_active`.
         var isActive = true
         /// Zeek's `is_partial`: the connection was joined without seeing its opening.
@@ -496,11 +501,48 @@ public struct TCPConnection: Sendable, Equatable {
             if end <= acked { return }
             start = acked
         }
-        if start <= e.reassembled && end > e.reassembled { e.reassembled = end }
+        if start <= e.reassembled {
+            if end > e.reassembled {
+                e.reassembled = end
+                absorbHeld(&e)
+            }
+        } else {
+            hold(&e, start, end)
+        }
     }
 
-    /// The peer acknowledged `relAck` of `e`'s data: anything between what was seen and the
-    /// acknowledgment is a content gap (Zeek's `AckReceived` → `Undelivered` → `Gap`).
+    /// Keeps `[start, end)`, seen above a hole.
+    private static func hold(_ e: inout TCPEndpoint, _ start: UInt64, _ end: UInt64) {
+        if e.heldEnd.0 == 0 {
+            e.heldStart.0 = start; e.heldEnd.0 = end
+        } else if start <= e.heldEnd.0 && end >= e.heldStart.0 {
+            e.heldStart.0 = min(e.heldStart.0, start); e.heldEnd.0 = max(e.heldEnd.0, end)
+        } else if e.heldEnd.1 == 0 {
+            e.heldStart.1 = start; e.heldEnd.1 = end
+        } else {
+            e.heldStart.1 = min(e.heldStart.1, start); e.heldEnd.1 = max(e.heldEnd.1, end)
+        }
+        if e.heldEnd.1 != 0 && e.heldStart.1 < e.heldStart.0 {
+            swap(&e.heldStart.0, &e.heldStart.1)
+            swap(&e.heldEnd.0, &e.heldEnd.1)
+        }
+        if e.heldEnd.1 != 0 && e.heldStart.1 <= e.heldEnd.0 {
+            e.heldEnd.0 = max(e.heldEnd.0, e.heldEnd.1)
+            e.heldStart.1 = 0; e.heldEnd.1 = 0
+        }
+    }
+
+    /// Moves `reassembled` over held ranges that now touch it.
+    private static func absorbHeld(_ e: inout TCPEndpoint) {
+        while e.heldEnd.0 != 0 && e.heldStart.0 <= e.reassembled {
+            e.reassembled = max(e.reassembled, e.heldEnd.0)
+            e.heldStart.0 = e.heldStart.1; e.heldEnd.0 = e.heldEnd.1
+            e.heldStart.1 = 0; e.heldEnd.1 = 0
+        }
+    }
+
+    /// The peer acknowledged `relAck` of `e`'s data: holes between what was seen and the
+    /// acknowledgment are content gaps (Zeek's `AckReceived` → `Undelivered` → `Gap`).
     private static func ackReceived(_ e: inout TCPEndpoint, endpointOfAckSender sender: TCPEndpoint,
                                     relAck: UInt64, isPartial: Bool, peerIsOrig: Bool,
                                     history: inout History, anomalies: inout Anomalies) {
@@ -512,17 +554,27 @@ public struct TCPConnection: Sendable, Equatable {
         if seq <= 2 && isPartial {
             // A partial connection's invented SYN, or its first byte: not a real gap.
             e.reassembled = seq
+            absorbHeld(&e)
             return
         }
-        let missing = seq &- e.reassembled
-        e.reassembled = seq
         func clean(_ x: TCPEndpoint) -> Bool {
             x.state == .established || (x.state == .closed && x.previousState == .established)
         }
-        if clean(e) && clean(sender) {
-            anomalies.note(.tcpContentGap)
-            e.missedBytes &+= missing
-            if e.gaps.next() { history.add(peerIsOrig ? UInt8(ascii: "G") : UInt8(ascii: "g")) }
+        let report = clean(e) && clean(sender)
+        // Each hole below `seq` is one gap; held data between holes is delivered.
+        while seq > e.reassembled {
+            let holeEnd = e.heldEnd.0 != 0 && e.heldStart.0 < seq ? e.heldStart.0 : seq
+            if holeEnd > e.reassembled && report {
+                anomalies.note(.tcpContentGap)
+                e.missedBytes &+= holeEnd &- e.reassembled
+                if e.gaps.next() { history.add(peerIsOrig ? UInt8(ascii: "G") : UInt8(ascii: "g")) }
+            }
+            e.reassembled = max(e.reassembled, holeEnd)
+            if holeEnd < seq {
+                absorbHeld(&e)
+            } else {
+                break
+            }
         }
     }
 

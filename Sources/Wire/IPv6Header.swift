@@ -15,8 +15,10 @@
 /// The walk stops at any other next header (the upper layer: TCP, UDP, ICMPv6, ESP, No Next Header,
 /// ...) and after a non-first fragment's Fragment header, whose following bytes are not headers.
 ///
-/// Contract: validated: version 6, 40 bytes captured, every extension header captured whole and
-/// inside the payload length, at most 16 extension headers (`.badExtensionChain` otherwise).
+/// Contract: validated: version 6, 40 bytes captured, every extension header inside the payload
+/// length, at most 16 extension headers (`.badExtensionChain` otherwise). An extension header cut by
+/// the capture's snap length (not by the payload length) ends the walk: the packet keeps its
+/// addresses, with no transport header.
 /// Tolerated: payload beyond the captured bytes (clamped, `.ipv6Truncated` noted), a payload length
 /// of 0 followed by a Hop-by-Hop header (jumbogram or BIG TCP offload: the captured length is used,
 /// `.ipv6PayloadLengthZero` noted).
@@ -64,6 +66,7 @@ extension IPv6Header {
         var fragmentOffset = 0
         var fragmentID: UInt32 = 0
         var walked = 0
+        var truncatedChain = false
         walk: while true {
             switch next {
             case 0, 43, 60, 135, 139, 140, 51:
@@ -72,14 +75,24 @@ extension IPv6Header {
                     anomalies.note(.ipv6ExtensionChainTooLong)
                     throw WireError(.ipv6, .badExtensionChain, at: offset)
                 }
-                guard offset &+ 2 <= end else { throw WireError(.ipv6, .badExtensionChain, at: offset) }
+                guard offset &+ 2 <= end else {
+                    if end < claimed { truncatedChain = true; break walk }
+                    throw WireError(.ipv6, .badExtensionChain, at: offset)
+                }
                 let length = next == 51 ? (Int(bytes[offset &+ 1]) &+ 2) &* 4 : (Int(bytes[offset &+ 1]) &+ 1) &* 8
-                guard offset &+ length <= end else { throw WireError(.ipv6, .badExtensionChain, at: offset) }
+                guard offset &+ length <= end else {
+                    if end < claimed && offset &+ length <= claimed { truncatedChain = true; break walk }
+                    throw WireError(.ipv6, .badExtensionChain, at: offset)
+                }
                 next = bytes[offset]
                 offset &+= length
             case 44:
                 walked &+= 1
                 guard walked <= Self.maximumExtensionHeaders, offset &+ 8 <= end else {
+                    if walked <= Self.maximumExtensionHeaders && end < claimed && offset &+ 8 <= claimed {
+                        truncatedChain = true
+                        break walk
+                    }
                     throw WireError(.ipv6, .badExtensionChain, at: offset)
                 }
                 let offsetFlags = bytes.be16(offset &+ 2)
@@ -94,7 +107,9 @@ extension IPv6Header {
                 break walk
             }
         }
-        self.headerLength = offset
+        // A snapped capture may cut the chain: the packet still counts, its upper layer is unknown
+        // (`protocolNumber` is the header where the capture ended) and it has no transport header.
+        self.headerLength = truncatedChain ? end : offset
         self.totalLength = claimed
         self.hopLimit = bytes[7]
         self.protocolNumber = IPProtocol(rawValue: next)
@@ -104,6 +119,6 @@ extension IPv6Header {
         self.fragmentOffset = fragmentOffset
         self.moreFragments = moreFragments
         self.fragmentIdentification = fragmentID
-        self.payload = offset..<end
+        self.payload = truncatedChain ? end..<end : offset..<end
     }
 }

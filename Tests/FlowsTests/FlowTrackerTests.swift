@@ -1,0 +1,152 @@
+import Testing
+import TestSupport
+@testable import Flows
+@testable import Wire
+
+@Suite struct FlowTrackerTests {
+    static let t0: Int64 = 1_700_000_000 * FlowHarness.second
+    let client: [UInt8] = [10, 0, 0, 1], server: [UInt8] = [10, 0, 0, 2]
+
+    func udp(_ from: [UInt8], _ to: [UInt8], _ sport: Int, _ dport: Int, _ payload: [UInt8] = [1, 2, 3], vlans: [Int] = []) -> [UInt8] {
+        FrameBuilder.ethernet(FrameBuilder.ipv4(from, to, proto: 17, FrameBuilder.udp(sport, dport, payload)), vlans: vlans)
+    }
+
+    @Test func udpRequestAndAnswer() throws {
+        let run = FlowHarness.run([
+            (Self.t0, udp(client, server, 5000, 53, [UInt8](repeating: 1, count: 30))),
+            (Self.t0 + 2_000_000, udp(server, client, 53, 5000, [UInt8](repeating: 2, count: 70))),
+        ])
+        let r = try #require(run.records.first)
+        #expect(run.records.count == 1)
+        #expect(r.connState == .sf && r.history.string == "Dd")
+        #expect(r.originatorBytes == 30 && r.responderBytes == 70)
+        #expect(r.originatorCounters.ipBytes == 58 && r.responderCounters.ipBytes == 98)
+        #expect(r.protocolNumber == .udp)
+    }
+
+    @Test func udpWithoutAnswerAndTheIdleTimeout() {
+        let run = FlowHarness.run([
+            (Self.t0, udp(client, server, 5000, 3478)),
+            (Self.t0 + 30 * FlowHarness.second, udp(client, server, 5000, 3478)),
+            (Self.t0 + 91 * FlowHarness.second, udp(client, server, 5000, 3478)),  // 61 s idle: a new flow
+        ])
+        #expect(run.records.map(\.connState) == [.s0, .s0])
+        #expect(run.records.map(\.history.string) == ["D", "D"])
+        #expect(run.records.map(\.originatorCounters.packets) == [2, 1])
+        #expect(run.records[0].endReason == .idle)
+    }
+
+    @Test func configurableTimeouts() {
+        var configuration = FlowConfiguration()
+        configuration.udpInactivity = 10 * FlowHarness.second
+        let run = FlowHarness.run([
+            (Self.t0, udp(client, server, 5000, 3478)),
+            (Self.t0 + 30 * FlowHarness.second, udp(client, server, 5000, 3478)),
+        ], configuration: configuration)
+        #expect(run.records.count == 2)
+    }
+
+    @Test func icmpEchoIsOneFlowWithTypeAndCounterpart() throws {
+        let request = FrameBuilder.ethernet(FrameBuilder.ipv4(client, server, proto: 1, FrameBuilder.icmp(type: 8, code: 0, [UInt8](repeating: 0, count: 56))))
+        let reply = FrameBuilder.ethernet(FrameBuilder.ipv4(server, client, proto: 1, FrameBuilder.icmp(type: 0, code: 0, [UInt8](repeating: 0, count: 56))))
+        let run = FlowHarness.run([(Self.t0, request), (Self.t0 + 1000, reply)])
+        let r = try #require(run.records.first)
+        #expect(run.records.count == 1)
+        #expect(r.originatorPort == 8 && r.responderPort == 0)
+        #expect(r.connState == .oth && r.history.isEmpty)
+        #expect(r.originatorBytes == 56 && r.responderBytes == 56)
+    }
+
+    /// ICMP port unreachable quoting a UDP datagram: attributed to that flow, and a flow itself.
+    @Test func icmpErrorIsAttributedToTheFlowItQuotes() throws {
+        let probe = udp(client, server, 5000, 9999)
+        let quoted = Array(probe[14..<(14 + 28)])
+        let error = FrameBuilder.ethernet(FrameBuilder.ipv4(server, client, proto: 1, FrameBuilder.icmp(type: 3, code: 3, quoted)))
+        let run = FlowHarness.run([(Self.t0, probe), (Self.t0 + 1000, error)])
+        #expect(run.records.count == 2)
+        let udpFlow = try #require(run.records.first { $0.protocolNumber == .udp })
+        #expect(udpFlow.icmpErrors == ["3/3"])
+        #expect(udpFlow.connState == .s0)
+        let icmpFlow = try #require(run.records.first { $0.protocolNumber == .icmp })
+        #expect(icmpFlow.originator == IPAddress("10.0.0.2") && icmpFlow.originatorPort == 3 && icmpFlow.responderPort == 3)
+        #expect(run.stats.icmpErrorsAttributed == 1)
+    }
+
+    @Test func administrativelyProhibitedQuotingATCPSYN() throws {
+        var t = TCPScript()
+        t.client(S, seq: 100)
+        let syn = t.frames[0].1
+        let error = FrameBuilder.ethernet(FrameBuilder.ipv4([10, 0, 0, 254], client, proto: 1,
+                                                            FrameBuilder.icmp(type: 3, code: 13, Array(syn[14..<(14 + 28)]))))
+        let run = FlowHarness.run([t.frames[0], (t.time + 1000, error)])
+        let tcp = try #require(run.records.first { $0.protocolNumber == .tcp })
+        #expect(tcp.icmpErrors == ["3/13"])
+        #expect(tcp.connState == .s0)
+    }
+
+    @Test func sameAddressesOnTwoVLANsAreTwoFlows() {
+        let run = FlowHarness.run([
+            (Self.t0, udp(client, server, 5000, 53, vlans: [10])),
+            (Self.t0 + 1, udp(client, server, 5000, 53, vlans: [20])),
+        ])
+        #expect(run.records.map(\.vlan) == [10, 20])
+    }
+
+    @Test func fragmentsCountToTheirFlowInEitherOrderAndAreReassembled() throws {
+        let payload = (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let datagram = FrameBuilder.udp(53, 5000, payload)
+        func fragments(identification: Int) -> [[UInt8]] {
+            stride(from: 0, to: datagram.count, by: 1480).map { offset in
+                let piece = Array(datagram[offset..<min(datagram.count, offset + 1480)])
+                return FrameBuilder.ethernet(FrameBuilder.ipv4(server, client, proto: 17, piece, identification: identification,
+                                                               fragmentOffset: offset, moreFragments: offset + 1480 < datagram.count))
+            }
+        }
+        let inOrder = fragments(identification: 7)
+        let reversed = Array(fragments(identification: 8).reversed())
+        let frames = (inOrder + reversed).enumerated().map { (Self.t0 + Int64($0.offset) * 1000, $0.element) }
+        let run = FlowHarness.run(frames)
+        let r = try #require(run.records.first)
+        #expect(run.records.count == 1)
+        #expect(r.originatorCounters.packets == 6)
+        #expect(r.originatorBytes == 6000)  // the UDP length of each datagram, once
+        #expect(r.originatorCounters.ipBytes == UInt64(2 * (datagram.count + 3 * 20)))
+        #expect(run.datagrams.count == 2)
+        #expect(run.datagrams.allSatisfy { $0.2 == payload && $0.1 })
+        #expect(run.stats.datagramsReassembled == 2)
+    }
+
+    @Test func fragmentsWhoseFirstNeverCameCountToAPortlessFlow() throws {
+        let piece = [UInt8](repeating: 9, count: 800)
+        let frame = FrameBuilder.ethernet(FrameBuilder.ipv4(server, client, proto: 17, piece, identification: 3, fragmentOffset: 1480))
+        let run = FlowHarness.run([(Self.t0, frame)])
+        let r = try #require(run.records.first)
+        #expect(r.protocolNumber == .udp && r.originatorPort == 0 && r.responderPort == 0)
+        #expect(r.originatorCounters.packets == 1)
+        #expect(run.anomalies[.fragmentWithoutFirst] == 1)
+    }
+
+    @Test func greTunnelYieldsOuterAndInnerFlows() throws {
+        let inner = FrameBuilder.ipv4([192, 168, 1, 1], [192, 168, 1, 2], proto: 17, FrameBuilder.udp(5060, 5060, [1, 2, 3, 4]))
+        let frame = FrameBuilder.ethernet(FrameBuilder.ipv4(client, server, proto: 47, [0, 0, 0x08, 0x00] + inner))
+        let run = FlowHarness.run([(Self.t0, frame)])
+        #expect(run.records.count == 2)
+        let outer = try #require(run.records.first { $0.protocolNumber == .gre })
+        let innerFlow = try #require(run.records.first { $0.protocolNumber == .udp })
+        #expect(innerFlow.tunnelParent == outer.uid)
+        #expect(innerFlow.originatorCounters.wireBytes == UInt64(frame.count))
+        #expect(innerFlow.originatorMAC == outer.originatorMAC)
+        #expect(run.stats.tunnelPackets == ["gre": 1])
+    }
+
+    @Test func theFlowCapEvictsTheLeastRecentlyActive() {
+        var configuration = FlowConfiguration()
+        configuration.maximumFlows = 8
+        let frames = (0..<20).map { (Self.t0 + Int64($0) * 1000, udp(client, server, 10000 + $0, 53)) }
+        let run = FlowHarness.run(frames, configuration: configuration)
+        #expect(run.records.count == 20)
+        #expect(run.stats.flowsEvicted == 12)
+        #expect(run.stats.maximumLiveFlows == 8)
+        #expect(run.records.filter { $0.endReason == .evicted }.map(\.originatorPort).sorted() == (10000..<10012).map(UInt16.init))
+    }
+}
