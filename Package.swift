@@ -50,7 +50,9 @@ let package = Package(
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "Capture", "Analysis", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Analysis", "Reporting", "Capture", "Flows", "Wire", "TestSupport"],
+            // AuditCLI: the command-line tests run the built `audit` executable.
+            dependencies: ["Analysis", "Reporting", "Capture", "Flows", "Wire", "TestSupport", "AuditCLI"],
+            exclude: ["Goldens"],
             swiftSettings: strict
         ),
     ]

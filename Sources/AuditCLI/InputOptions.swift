@@ -22,13 +22,13 @@ struct InputOptions: ParsableArguments {
 /// Flow-table options, Zeek's defaults.
 struct FlowOptions: ParsableArguments {
     @Option(help: ArgumentHelp("TCP inactivity timeout (Zeek's default).", valueName: "duration"))
-    var tcpTimeout: Duration = Duration(argument: "5m")!
+    var tcpTimeout: DurationArgument = DurationArgument(argument: "5m")!
 
     @Option(help: ArgumentHelp("UDP inactivity timeout.", valueName: "duration"))
-    var udpTimeout: Duration = Duration(argument: "1m")!
+    var udpTimeout: DurationArgument = DurationArgument(argument: "1m")!
 
     @Option(help: ArgumentHelp("ICMP inactivity timeout (also used for other IP protocols).", valueName: "duration"))
-    var icmpTimeout: Duration = Duration(argument: "1m")!
+    var icmpTimeout: DurationArgument = DurationArgument(argument: "1m")!
 
     @Option(help: "At most this many live flows; the least recently active are ended beyond it.")
     var maxFlows: Int = 1_000_000

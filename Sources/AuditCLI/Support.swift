@@ -25,10 +25,15 @@ func Foundation_exit(_ code: Int32) -> Never {
 var standardOutputIsTerminal: Bool { isatty(1) == 1 }
 
 /// A duration given as `90`, `90s`, `5m`, `2h` or `1d`; stored as nanoseconds.
-struct Duration: ExpressibleByArgument {
+struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
     var nanoseconds: Int64
+    var text: String
+
+    var description: String { text }
+    var defaultValueDescription: String { text }
 
     init?(argument: String) {
+        text = argument
         let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000),
                                         ("h", 3_600_000_000_000), ("d", 86_400_000_000_000)]
         var text = Substring(argument.lowercased())

@@ -74,6 +74,7 @@ public struct DecodedPacket: Sendable {
         case ethernet
         case ip
         case ppp
+        case ieee80211
     }
 
     /// Encapsulations whose inner packets become flows of their own.
@@ -85,6 +86,7 @@ public struct DecodedPacket: Sendable {
         case geneve
         case gtpU
         case teredo
+        case capwap
 
         public var name: String {
             switch self {
@@ -95,6 +97,7 @@ public struct DecodedPacket: Sendable {
             case .geneve: "geneve"
             case .gtpU: "gtp_u"
             case .teredo: "teredo"
+            case .capwap: "capwap"
             }
         }
     }

@@ -47,6 +47,10 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let ipx = EtherType(rawValue: 0x8137)
     /// HomePlug / IEEE 1905.1 and friends are left to their numbers.
 
+    /// A pseudo-value for 802.11 frames that carry no LLC payload (management, control, null data,
+    /// encrypted).
+    public static let ieee80211 = EtherType(rawValue: 0xFFFE)
+
     /// A pseudo-value for 802.3 frames whose type field is a length (≤ 1500): LLC/SNAP, STP, CDP, ...
     public static let llc = EtherType(rawValue: 0x0000)
 
@@ -80,6 +84,7 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
         case 0x8899: "realtek"
         case 0x22F3: "trill"
         case 0xFFFF: "unknown"
+        case 0xFFFE: "ieee80211_not_data"
         default: "ethertype_0x" + hex4(rawValue)
         }
     }

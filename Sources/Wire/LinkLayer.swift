@@ -177,6 +177,52 @@ public enum LinkLayer {
         return try afterEtherType(f, EtherType(rawValue: f.be16(start &+ 2)), at: start &+ 4, anomalies: &anomalies)
     }
 
+    /// An IEEE 802.11 data frame (IEEE 802.11-2020 §9.3.2.1) with an LLC/SNAP header (RFC 1042):
+    ///
+    ///     | frame control (2) | duration (2) | address 1 | address 2 | address 3 | sequence (2) |
+    ///     | [address 4 when ToDS and FromDS] | [QoS control (2)] | [HT control (4)] | LLC/SNAP (8) | ...
+    ///
+    /// Management, control, null-data and protected (encrypted) frames are not IP (`.ieee80211`).
+    /// Source and destination MACs follow the ToDS/FromDS bits.
+    @inlinable
+    public static func ieee80211(_ f: Span<UInt8>, at start: Int, into p: inout DecodedPacket,
+                                 anomalies: inout Anomalies) throws(WireError) -> (Int, EtherType) {
+        guard f.has(24, at: start) else { throw .truncated(.link, need: 24, have: f.count &- start, at: start) }
+        let control = f[start], flags = f[start &+ 1]
+        let type = (control >> 2) & 0x3, subtype = control >> 4
+        guard type == 2, subtype & 0x4 == 0, flags & 0x40 == 0 else { return (start, .ieee80211) }
+        let toDS = flags & 0x01 != 0, fromDS = flags & 0x02 != 0
+        var offset = start &+ 24
+        if toDS && fromDS { offset &+= 6 }
+        if subtype & 0x8 != 0 {
+            offset &+= 2
+            if flags & 0x80 != 0 { offset &+= 4 }
+        }
+        let a1 = start &+ 4, a2 = start &+ 10, a3 = start &+ 16
+        p.hasMACs = true
+        switch (toDS, fromDS) {
+        case (false, false): p.destinationMAC = f.mac(a1); p.sourceMAC = f.mac(a2)
+        case (true, false): p.destinationMAC = f.mac(a3); p.sourceMAC = f.mac(a2)
+        case (false, true): p.destinationMAC = f.mac(a1); p.sourceMAC = f.mac(a3)
+        case (true, true): p.destinationMAC = f.mac(a3); p.sourceMAC = f.has(6, at: start &+ 24) ? f.mac(start &+ 24) : 0
+        }
+        guard f.has(8, at: offset), f[offset] == 0xAA, f[offset &+ 1] == 0xAA, f[offset &+ 2] == 0x03 else {
+            return (offset, .llc)
+        }
+        return try afterEtherType(f, EtherType(rawValue: f.be16(offset &+ 6)), at: offset &+ 8, anomalies: &anomalies)
+    }
+
+    /// Radiotap (`DLT_IEEE802_11_RADIO`): version (1), pad (1), length (2, little endian), present
+    /// flags ..., then an 802.11 frame.
+    @inlinable
+    public static func radiotap(_ f: Span<UInt8>, at start: Int, into p: inout DecodedPacket,
+                                anomalies: inout Anomalies) throws(WireError) -> (Int, EtherType) {
+        guard f.has(4, at: start) else { throw .truncated(.link, need: 4, have: f.count &- start, at: start) }
+        let length = Int(f.le16(start &+ 2))
+        guard length >= 8, f.has(length, at: start) else { throw .truncated(.link, need: length, have: f.count &- start, at: start) }
+        return try ieee80211(f, at: start &+ length, into: &p, anomalies: &anomalies)
+    }
+
     /// PPI (Per-Packet Information, `DLT_PPI`): version (1), flags (1), header length (2, little
     /// endian), the DLT of what follows (4, little endian), then fields, then that link layer.
     @inlinable

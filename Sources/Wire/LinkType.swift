@@ -24,6 +24,10 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, Comparable, Custom
     public static let raw = LinkType(rawValue: 101)
     /// Cisco HDLC. C: `DLT_C_HDLC`.
     public static let ciscoHDLC = LinkType(rawValue: 104)
+    /// IEEE 802.11 without radio information. C: `DLT_IEEE802_11`.
+    public static let ieee80211 = LinkType(rawValue: 105)
+    /// IEEE 802.11 with a radiotap header. C: `DLT_IEEE802_11_RADIO`.
+    public static let radiotap = LinkType(rawValue: 127)
     /// OpenBSD loopback: like `null` but always big-endian. C: `DLT_LOOP`.
     public static let loop = LinkType(rawValue: 108)
     /// Linux "cooked" capture v1 (`tcpdump -i any`). C: `DLT_LINUX_SLL`.
@@ -40,7 +44,7 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, Comparable, Custom
     /// Whether the decoder understands this link type.
     public var isSupported: Bool {
         switch rawValue {
-        case 0, 1, 9, 12, 14, 50, 101, 104, 108, 113, 192, 228, 229, 276: true
+        case 0, 1, 9, 12, 14, 50, 101, 104, 105, 108, 113, 127, 192, 228, 229, 276: true
         default: false
         }
     }

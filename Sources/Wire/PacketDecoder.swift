@@ -17,6 +17,9 @@ public struct PacketDecoder: Sendable {
     public var genevePort: UInt16 = 6081
     public var gtpUPort: UInt16 = 2152
     public var teredoPort: UInt16 = 3544
+    /// CAPWAP data channel (RFC 5415 §3.1): wireless access points tunnel their clients' frames to
+    /// the controller.
+    public var capwapDataPort: UInt16 = 5247
 
     public init() {}
 
@@ -50,6 +53,7 @@ public struct PacketDecoder: Sendable {
         case .ethernet: return try LinkLayer.ethernet(f, at: 0, into: &p, anomalies: &anomalies)
         case .ip: return Self.sniffIP(f, at: 0)
         case .ppp: return try LinkLayer.ppp(f, at: 0)
+        case .ieee80211: return try LinkLayer.ieee80211(f, at: 0, into: &p, anomalies: &anomalies)
         case .link(let linkType):
             switch linkType.rawValue {
             case 1: return try LinkLayer.ethernet(f, at: 0, into: &p, anomalies: &anomalies)
@@ -62,10 +66,14 @@ public struct PacketDecoder: Sendable {
             case 108: return try LinkLayer.null(f, at: 0, bigEndian: true)
             case 9, 50: return try LinkLayer.ppp(f, at: 0)
             case 104: return try LinkLayer.ciscoHDLC(f, at: 0, anomalies: &anomalies)
+            case 105: return try LinkLayer.ieee80211(f, at: 0, into: &p, anomalies: &anomalies)
+            case 127: return try LinkLayer.radiotap(f, at: 0, into: &p, anomalies: &anomalies)
             case 192:
                 let (offset, inner) = try LinkLayer.ppi(f, at: 0)
                 switch inner.rawValue {
                 case 1: return try LinkLayer.ethernet(f, at: offset, into: &p, anomalies: &anomalies)
+                case 105: return try LinkLayer.ieee80211(f, at: offset, into: &p, anomalies: &anomalies)
+                case 127: return try LinkLayer.radiotap(f, at: offset, into: &p, anomalies: &anomalies)
                 case 12, 14, 101: return Self.sniffIP(f, at: offset)
                 case 228: return (offset, .ipv4)
                 case 229: return (offset, .ipv6)
@@ -252,6 +260,8 @@ public struct PacketDecoder: Sendable {
             found = UDPTunnel.gtpU(payload); kind = .gtpU
         } else if p.destinationPort == teredoPort || p.sourcePort == teredoPort {
             found = UDPTunnel.teredo(payload); kind = .teredo
+        } else if p.destinationPort == capwapDataPort || p.sourcePort == capwapDataPort {
+            found = UDPTunnel.capwap(payload); kind = .capwap
         } else {
             return
         }

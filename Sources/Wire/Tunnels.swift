@@ -106,4 +106,19 @@ public enum UDPTunnel {
         guard 40 &+ Int(p.be16(offset &+ 4)) == p.count &- offset else { return nil }
         return (offset, .ip)
     }
+
+    /// CAPWAP data (RFC 5415 §4.3): preamble version 0 type 0 (type 1 is DTLS, encrypted), header
+    /// length HLEN in 4-byte words, and the T bit: a native frame of the wireless binding (802.11 when
+    /// WBID is 1) or an 802.3 frame. Fragments after the first cannot be decoded alone.
+    @inlinable
+    public static func capwap(_ p: Span<UInt8>) -> (Int, DecodedPacket.Start)? {
+        guard p.count >= 8, p[0] == 0 else { return nil }
+        let length = Int(p[1] >> 3) &* 4
+        guard length >= 8, p.count > length else { return nil }
+        let fragmentOffset = Int(p.be16(6) >> 3)
+        guard p[3] & 0x80 == 0 || fragmentOffset == 0 else { return nil }
+        let wirelessBinding = (p[2] >> 1) & 0x1F
+        if p[2] & 0x01 == 0 { return (length, .ethernet) }
+        return wirelessBinding == 1 ? (length, .ieee80211) : nil
+    }
 }

@@ -195,7 +195,40 @@ import TestSupport
         let ppi: [UInt8] = [0, 0, 8, 0, 1, 0, 0, 0] + FrameBuilder.ethernet(ip)
         #expect(try decode(ppi, start: .link(.ppi)).sourcePort == 179)
         for raw: UInt32 in [12, 14, 101, 228] { #expect(try decode(ip, start: .link(LinkType(rawValue: raw))).ipVersion == 4) }
-        #expect(throws: WireError(.link, .unsupportedLinkType)) { try decode(ip, start: .link(LinkType(rawValue: 127))) }
+        #expect(throws: WireError(.link, .unsupportedLinkType)) { try decode(ip, start: .link(LinkType(rawValue: 147))) }
+    }
+
+    /// An 802.11 QoS data frame to the distribution system (ToDS), with LLC/SNAP.
+    static func wifiFrame(_ ip: [UInt8]) -> [UInt8] {
+        let bssid: [UInt8] = [0xA4, 0xC6, 0x4F, 0x3B, 0xB3, 0xAB], station: [UInt8] = [0x02, 0, 0, 0, 0, 0x33]
+        let gateway: [UInt8] = [0x02, 0, 0, 0, 0, 0x01]
+        return [0x88, 0x01, 0, 0] + bssid + station + gateway + [0, 0] + [0, 0]
+            + [0xAA, 0xAA, 0x03, 0, 0, 0, 0x08, 0x00] + ip
+    }
+
+    @Test func wifiDataFramesAndRadiotap() throws {
+        let ip = FrameBuilder.ipv4([10, 1, 3, 68], [10, 1, 3, 1], proto: 6, FrameBuilder.tcp(47025, 443, seq: 0, flags: 2))
+        let p = try decode(Self.wifiFrame(ip), start: .link(.ieee80211))
+        #expect(p.destinationPort == 443)
+        #expect(MACAddress(bits: p.sourceMAC).description == "02:00:00:00:00:33")
+        #expect(MACAddress(bits: p.destinationMAC).description == "02:00:00:00:00:01")
+        let radiotap: [UInt8] = [0, 0, 8, 0, 0, 0, 0, 0] + Self.wifiFrame(ip)
+        #expect(try decode(radiotap, start: .link(.radiotap)).sourcePort == 47025)
+        let beacon: [UInt8] = [0x80, 0] + [UInt8](repeating: 0, count: 40)
+        #expect(try decode(beacon, start: .link(.ieee80211)).etherType == .ieee80211)
+    }
+
+    /// CAPWAP data from an access point (RFC 5415): an 8-byte header with WBID 1 and T set, then the
+    /// client's 802.11 frame.
+    @Test func capwapCarriesWifiFrames() throws {
+        let inner = FrameBuilder.ipv4([10, 1, 3, 68], [74, 125, 130, 188], proto: 6, FrameBuilder.tcp(47025, 443, seq: 0, flags: 2))
+        let capwap: [UInt8] = [0x00, 0x10, 0x03, 0x00, 0, 0, 0, 0] + Self.wifiFrame(inner)
+        let frame = FrameBuilder.ethernet(FrameBuilder.ipv4([172, 50, 100, 155], [172, 16, 100, 87], proto: 17,
+                                                            FrameBuilder.udp(41264, 5247, capwap)))
+        let p = try decode(frame)
+        #expect(p.tunnel == .capwap && p.innerStart == .ieee80211)
+        let q = try decode(Array(frame[p.innerOffset...]), start: p.innerStart)
+        #expect(q.destination == IPAddress("74.125.130.188") && q.destinationPort == 443)
     }
 
     // MARK: - Tunnels

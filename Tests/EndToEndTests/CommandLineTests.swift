@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The `audit` executable as users run it: exit statuses of `../shared/spec/audit-report.md`,
+/// standard input, output formats, help text.
+@Suite(.serialized) struct CommandLineTests {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func audit(_ arguments: [String], stdin: Data? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = TestPaths.auditExecutable
+        process.arguments = arguments
+        process.currentDirectoryURL = TestPaths.root
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                      stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    @Test func flowsAsJSONLines() throws {
+        let r = try audit(["flows", "Captures/lan.pcap"])
+        #expect(r.status == 0)
+        #expect(r.stdout == FlowsRun(["lan.pcap"]).jsonl)
+        #expect(r.stderr.hasPrefix("audit flows: read 1 input (pcap): 73 packets, 17.1 kB"))
+        #expect(r.stderr.contains("16 flows"))
+    }
+
+    @Test func standardInput() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.capture("lan.pcapng")))
+        let r = try audit(["flows", "-q", "-"], stdin: data)
+        #expect(r.status == 0)
+        #expect(r.stdout == FlowsRun(["lan.pcapng"]).jsonl)
+        #expect(r.stderr.isEmpty)
+    }
+
+    @Test func truncatedInputExitsThreeAndKeepsWhatWasRead() throws {
+        let r = try audit(["flows", "Captures/lan-cut.pcap"])
+        #expect(r.status == 3)
+        #expect(r.stdout.split(separator: "\n").count == 7)
+        #expect(r.stderr.contains("audit flows: error: Captures/lan-cut.pcap: byte 11580: file ends inside a packet record: 82 bytes needed, 49 present (capture cut short?) (38 packets before it are reported)"))
+    }
+
+    @Test func unusableInputExitsTwo() throws {
+        let r = try audit(["flows", "Package.swift"])
+        #expect(r.status == 2)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.contains("error: Package.swift: byte 0: not a pcap or pcapng file (magic 0x2f2f2073"))
+        let missing = try audit(["flows", "no-such.pcap"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("no-such.pcap: byte 0: cannot open: No such file or directory"))
+    }
+
+    @Test func oneGoodFileOfTwoIsPartial() throws {
+        let r = try audit(["flows", "-q", "Package.swift", "Captures/lan.pcap"])
+        #expect(r.status == 3)
+        #expect(r.stdout.split(separator: "\n").count == 16)
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        let none = try audit(["flows"])
+        #expect(none.status == 2)
+        #expect(none.stderr.contains("Give at least one capture file"))
+        let badFormat = try audit(["flows", "--format", "xml", "Captures/lan.pcap"])
+        #expect(badFormat.status == 2)
+        #expect(badFormat.stderr.contains("xml"))
+    }
+
+    @Test func zeekTSV() throws {
+        let r = try audit(["flows", "-q", "--format", "tsv", "Captures/lan.pcap"])
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines[0] == "#separator \\x09")
+        #expect(lines[4] == "#path\tconn")
+        #expect(lines[6].hasPrefix("#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration"))
+        #expect(lines[7].hasPrefix("#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval"))
+        let rows = lines.filter { !$0.hasPrefix("#") && !$0.isEmpty }
+        #expect(rows.count == 16)
+        #expect(rows.allSatisfy { $0.split(separator: "\t", omittingEmptySubsequences: false).count == 28 })
+        #expect(lines.last { !$0.isEmpty }?.hasPrefix("#close\t2026-") == true)
+    }
+
+    @Test func tableForPeople() throws {
+        let r = try audit(["flows", "-q", "--format", "table", "Captures/lan.pcap"])
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("time (UTC)   proto  originator") == true)
+        #expect(lines.count == 17)
+        #expect(r.stdout.contains("10:44:43.573 tcp    10.20.0.10:50862       → 10.20.0.1:8080         -        SF     6/6         491 B/609 B"))
+    }
+
+    @Test func decodeListing() throws {
+        let r = try audit(["decode", "--count", "11", "Captures/lan.pcap"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 11)
+        #expect(lines[10] == "11 1795257883.573741 10.20.0.10.50862 > 10.20.0.1.8080: tcp [S] seq 4076954687 ack 0 win 64240 len 0")
+    }
+
+    @Test func versionAndHelp() throws {
+        let version = try audit(["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.hasPrefix("0.1.0 (libpcap version 1."))
+        let help = try audit(["flows", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("USAGE: audit flows [<capture> ...] [--io <io>] [--tcp-timeout <duration>]"))
+        #expect(help.stdout.contains("Exit status: 0 all input read; 2 nothing usable read; 3 some input"))
+        #expect(help.stdout.contains("(default: 5m)"))
+    }
+}
