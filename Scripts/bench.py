@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""bench.py: `audit flows` side by side with the peer tools, on the same captures, in one run.
+
+    Scripts/bench.py [--captures DIR] [--runs N] [--only mix.pcap,...] [--skip-tshark]
+
+Builds the release binary, makes the benchmark captures with ../shared/bench/make-bench.sh when
+DIR lacks them (default: .build/bench-captures; needs Debian's wireshark-common and tcpreplay), then
+for each capture runs, interleaved round by round so that drift on a shared machine hits every tool
+alike:
+
+    audit flows --format jsonl -q F > /dev/null        (read() into a reused buffer: the default)
+    audit flows --format jsonl -q --io mmap F > /dev/null
+    ndpiReader -q -i F                                   (Debian libndpi-bin)
+    tcpdump -nr F -w /dev/null                           (reads and writes every packet, no decoding)
+    tshark -q -z conv,tcp -r F                           (Debian tshark; slow: --skip-tshark to omit)
+
+and prints the best of N runs per tool: seconds, packets/s, Gbit/s of packet data, peak RSS (from
+wait4's ru_maxrss), and time relative to `audit flows`. Absolute times drift on shared machines:
+compare the ratios, which are measured in the same run.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_BENCH = os.path.join(os.path.dirname(ROOT), "shared", "bench")
+
+
+def run(cmd, stdout=subprocess.DEVNULL):
+    """Runs cmd; returns (seconds, peak RSS in KiB, exit status)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    return elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def capinfo(path):
+    out = subprocess.run(["capinfos", "-T", "-M", "-c", "-d", path], capture_output=True, text=True).stdout
+    lines = [l for l in out.splitlines() if l and not l.startswith("File name")]
+    fields = lines[-1].split("\t")
+    return int(fields[1]), int(fields[2])  # packets, data bytes
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--captures", default=os.path.join(ROOT, ".build", "bench-captures"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", default="mix.pcap,small-packets.pcap,mix.pcapng")
+    ap.add_argument("--skip-tshark", action="store_true")
+    a = ap.parse_args(argv[1:])
+
+    subprocess.run(["swift", "build", "-c", "release", "--product", "audit"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    audit = os.path.join(ROOT, ".build", "release", "audit")
+    names = a.only.split(",")
+    if not all(os.path.exists(os.path.join(a.captures, n)) for n in names):
+        make = os.path.join(SHARED_BENCH, "make-bench.sh")
+        if not os.path.exists(make):
+            sys.exit("bench: no captures in %s and no %s to make them" % (a.captures, make))
+        print("bench: making the benchmark captures in %s (about a minute)..." % a.captures, flush=True)
+        subprocess.run(["bash", make, a.captures], check=True, stdout=subprocess.DEVNULL)
+
+    tools = [
+        ("audit flows", lambda f: [audit, "flows", "--format", "jsonl", "-q", f]),
+        ("audit flows --io mmap", lambda f: [audit, "flows", "--format", "jsonl", "-q", "--io", "mmap", f]),
+    ]
+    if shutil.which("ndpiReader"):
+        tools.append(("ndpiReader -q", lambda f: ["ndpiReader", "-q", "-i", f]))
+    if shutil.which("tcpdump"):
+        tools.append(("tcpdump -r -w /dev/null", lambda f: ["tcpdump", "-nr", f, "-w", "/dev/null"]))
+    if shutil.which("tshark") and not a.skip_tshark:
+        tools.append(("tshark -z conv,tcp", lambda f: ["tshark", "-q", "-z", "conv,tcp", "-r", f]))
+
+    print("machine: %s, %d cores; best of %d interleaved runs per tool" % (
+        os.uname().release, os.cpu_count(), a.runs))
+    for name in names:
+        path = os.path.join(a.captures, name)
+        packets, data_bytes = capinfo(path)
+        best = {}
+        for _ in range(a.runs):
+            for label, cmd in tools:
+                if label.startswith("tshark") and _ > 0:
+                    continue  # one tshark run is plenty: it is 30-60x slower
+                seconds, rss, status = run(cmd(path))
+                prev = best.get(label)
+                if prev is None or seconds < prev[0]:
+                    best[label] = (seconds, rss, status)
+        base = best["audit flows"][0]
+        print()
+        print("%s: %s packets, %.2f GB of packet data, %s" % (
+            name, format(packets, ","), data_bytes / 1e9, time.strftime("%Y-%m-%d %H:%M")))
+        print("  %-26s %8s %12s %8s %10s %12s" % ("tool", "seconds", "packets/s", "Gbit/s", "peak RSS", "time vs audit"))
+        for label, _ in tools:
+            seconds, rss, status = best[label]
+            note = "" if status == 0 else "  (exit %d)" % status
+            print("  %-26s %8.2f %12s %8.2f %7.0f MiB %11.2fx%s" % (
+                label, seconds, format(int(packets / seconds), ","), data_bytes * 8 / seconds / 1e9,
+                rss / 1024, seconds / base, note))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# setup-debian.sh — install what building and testing SpanAudit needs on Debian (with the Swift
+# toolchain already installed). Safe to run again: it installs only what is missing.
+#
+#   libpcap-dev, pkg-config   the CLibpcap system-library target (live capture, BPF, version)
+set -euo pipefail
+packages=(libpcap-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    echo "setup-debian.sh: installed ${missing[*]}"
+fi
+command -v swift >/dev/null || { echo "setup-debian.sh: the Swift toolchain (swift) is not on PATH" >&2; exit 1; }
