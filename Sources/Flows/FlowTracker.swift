@@ -331,6 +331,13 @@ public struct FlowTracker {
                                              isLast: !p.moreFragments)
         if overlapped { anomalies.note(.fragmentOverlap) }
         fragmentBytes &+= fragments[key]!.data.count &- before
+        if !fragments[key]!.reassemble {
+            // Too scattered to put back together: keep counting its fragments, drop its bytes.
+            anomalies.note(.fragmentMemoryLimit)
+            fragmentBytes &-= fragments[key]!.data.count
+            fragments[key]!.data = []
+            fragments[key]!.covered = []
+        }
     }
 
     private mutating func deliverDatagram(_ entry: FragmentEntry) {

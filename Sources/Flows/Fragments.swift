@@ -48,19 +48,30 @@ struct FragmentEntry {
         return covered.count == 1 && covered[0].lowerBound == 0 && covered[0].upperBound >= total
     }
 
-    /// Places `bytes` at `offset`; returns whether they overlapped bytes already present.
+    /// At most this many separate byte ranges per datagram (a hostile capture of tiny, scattered
+    /// fragments stops being reassembled instead of costing quadratic time).
+    static let maximumRanges = 64
+
+    /// Places `bytes` at `offset`; returns whether they overlapped bytes already present. Bytes
+    /// already present are kept (the first copy wins).
     mutating func add(_ bytes: Span<UInt8>, at offset: Int, isLast: Bool) -> Bool {
         let end = offset &+ bytes.count
         if isLast { totalLength = end }
         if data.count < end { data += [UInt8](repeating: 0, count: end &- data.count) }
         var overlapped = false
-        for i in 0..<bytes.count {
-            let at = offset &+ i
-            if covered.contains(where: { $0.contains(at) }) {
-                overlapped = true
-                continue
+        var position = offset
+        // `covered` is sorted and disjoint: copy the stretches between the ranges that intersect.
+        for range in covered where range.upperBound > offset && range.lowerBound < end {
+            overlapped = true
+            while position < min(range.lowerBound, end) {
+                data[position] = bytes[position &- offset]
+                position &+= 1
             }
-            data[at] = bytes[i]
+            position = max(position, range.upperBound)
+        }
+        while position < end {
+            data[position] = bytes[position &- offset]
+            position &+= 1
         }
         covered.append(offset..<end)
         covered.sort { $0.lowerBound < $1.lowerBound }
@@ -73,6 +84,7 @@ struct FragmentEntry {
             }
         }
         covered = merged
+        if covered.count > Self.maximumRanges { reassemble = false }
         return overlapped
     }
 }

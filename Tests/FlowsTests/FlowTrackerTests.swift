@@ -116,6 +116,23 @@ import TestSupport
         #expect(run.stats.datagramsReassembled == 2)
     }
 
+    /// Hundreds of tiny scattered fragments: still counted to their flow, but not reassembled.
+    @Test func scatteredTinyFragmentsAreCountedNotReassembled() throws {
+        let first = FrameBuilder.ethernet(FrameBuilder.ipv4(server, client, proto: 17, FrameBuilder.udp(53, 5000, [], length: 8 + 8000),
+                                                            identification: 9, moreFragments: true))
+        var frames = [(Self.t0, first)]
+        for i in 0..<300 {
+            let frame = FrameBuilder.ethernet(FrameBuilder.ipv4(server, client, proto: 17, [UInt8](repeating: 7, count: 8), identification: 9,
+                                                                fragmentOffset: 16 + 16 * i, moreFragments: true))
+            frames.append((Self.t0 + Int64(i + 1) * 1000, frame))
+        }
+        let run = FlowHarness.run(frames)
+        let r = try #require(run.records.first { $0.originatorPort == 53 })
+        #expect(r.originatorCounters.packets == 301)
+        #expect(run.datagrams.isEmpty)
+        #expect(run.anomalies[.fragmentMemoryLimit] >= 1)
+    }
+
     @Test func fragmentsWhoseFirstNeverCameCountToAPortlessFlow() throws {
         let piece = [UInt8](repeating: 9, count: 800)
         let frame = FrameBuilder.ethernet(FrameBuilder.ipv4(server, client, proto: 17, piece, identification: 3, fragmentOffset: 1480))
