@@ -17,6 +17,10 @@ alike:
 and prints the best of N runs per tool: seconds, packets/s, Gbit/s of packet data, peak RSS (from
 wait4's ru_maxrss), and time relative to `audit flows`. Absolute times drift on shared machines:
 compare the ratios, which are measured in the same run.
+
+With --allocations it also counts heap allocations (valgrind memcheck) of `audit flows` on
+../shared/bench/base-mix.pcap and on a 73-packet capture, to show what is allocated per packet
+and per flow beyond start-up.
 """
 import argparse
 import os
@@ -51,6 +55,7 @@ def main(argv):
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", default="mix.pcap,small-packets.pcap,mix.pcapng")
     ap.add_argument("--skip-tshark", action="store_true")
+    ap.add_argument("--allocations", action="store_true")
     a = ap.parse_args(argv[1:])
 
     subprocess.run(["swift", "build", "-c", "release", "--product", "audit"], cwd=ROOT, check=True,
@@ -100,7 +105,32 @@ def main(argv):
             print("  %-26s %8.2f %12s %8.2f %7.0f MiB %11.2fx%s" % (
                 label, seconds, format(int(packets / seconds), ","), data_bytes * 8 / seconds / 1e9,
                 rss / 1024, seconds / base, note))
+    if a.allocations:
+        allocations(audit)
     return 0
+
+
+def allocations(audit):
+    import re
+    if not shutil.which("valgrind"):
+        print("bench: valgrind not installed; no allocation counts")
+        return
+    def count(path):
+        out = subprocess.run(["valgrind", "--tool=memcheck", audit, "flows", "-q", path],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).stderr
+        allocs = int(re.search(r"total heap usage: ([\d,]+) allocs", out).group(1).replace(",", ""))
+        summary = subprocess.run([audit, "flows", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True).stderr
+        packets = int(re.search(r"([\d,]+) packets", summary).group(1).replace(",", ""))
+        flows = int(re.search(r"; ([\d,]+) flows", summary).group(1).replace(",", ""))
+        return allocs, packets, flows
+    base = count(os.path.join(ROOT, "Captures", "lan.pcap"))
+    big = count(os.path.join(SHARED_BENCH, "base-mix.pcap"))
+    extra = big[0] - base[0]
+    print()
+    print("heap allocations (valgrind): %s for %s packets / %s flows; %s for %s packets (start-up)" % (
+        format(big[0], ","), format(big[1], ","), format(big[2], ","), format(base[0], ","), base[1]))
+    print("  beyond start-up: %.3f per packet, %.2f per flow" % (extra / big[1], extra / big[2]))
 
 
 if __name__ == "__main__":
