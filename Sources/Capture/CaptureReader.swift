@@ -76,13 +76,26 @@ public final class CaptureReader {
     /// `limit`, the input ends, or an error stops the reader. Returns whether packets remain.
     @discardableResult
     public func readPackets(until limit: Int64 = .max, _ body: (PacketRecord, Span<UInt8>) -> Void) -> Bool {
+        advance(until: limit, peek: false, body) != nil
+    }
+
+    /// The timestamp of the next packet, or nil when the input has ended (or stopped on an error).
+    /// Blocks before that packet (interface descriptions, statistics) are consumed.
+    public func peekTimestamp() -> Int64? {
+        advance(until: .max, peek: true) { _, _ in }
+    }
+
+    /// The read loop: parses records in the buffer, delivers packets up to `limit` (none when
+    /// `peek`), refills the buffer, and returns the timestamp of the packet it stopped before, or
+    /// nil at the end of the input or on an error.
+    private func advance(until limit: Int64, peek: Bool, _ body: (PacketRecord, Span<UInt8>) -> Void) -> Int64? {
         // The parser is moved into a local for the loop: its per-packet updates then need no
         // run-time exclusivity checks, which a class's stored properties would.
         var parser = self.parser
         defer { self.parser = parser }
         while !finished {
             var need = 0
-            var stoppedAtLimit = false
+            var stoppedBefore: Int64?
             var failure: CaptureError?
             let base = source.offset
             let consumed = source.withWindow { window in
@@ -90,8 +103,8 @@ public final class CaptureReader {
                 loop: while true {
                     switch parser.parseNext(window, at: position, base: base) {
                     case .packet(let record, let data, let next):
-                        if record.timestamp > limit {
-                            stoppedAtLimit = true
+                        if peek || record.timestamp > limit {
+                            stoppedBefore = record.timestamp
                             break loop
                         }
                         parser.stats.count(record)
@@ -113,50 +126,9 @@ public final class CaptureReader {
             if let failure {
                 error = failure
                 finished = true
-                return false
-            }
-            if stoppedAtLimit { return true }
-            refill(need, parser: parser)
-        }
-        return false
-    }
-
-    /// The timestamp of the next packet, or nil when the input has ended (or stopped on an error).
-    /// Blocks before that packet (interface descriptions, statistics) are consumed.
-    public func peekTimestamp() -> Int64? {
-        var parser = self.parser
-        defer { self.parser = parser }
-        while !finished {
-            var need = 0
-            var found: Int64?
-            var failure: CaptureError?
-            let base = source.offset
-            let consumed = source.withWindow { window in
-                var position = 0
-                loop: while true {
-                    switch parser.parseNext(window, at: position, base: base) {
-                    case .packet(let record, _, _):
-                        found = record.timestamp
-                        break loop
-                    case .skipped(let next):
-                        position = next
-                    case .needMore(let count):
-                        need = count
-                        break loop
-                    case .failed(let problem):
-                        failure = problem
-                        break loop
-                    }
-                }
-                return position
-            }
-            source.consume(consumed)
-            if let failure {
-                error = failure
-                finished = true
                 return nil
             }
-            if let found { return found }
+            if let stoppedBefore { return stoppedBefore }
             refill(need, parser: parser)
         }
         return nil

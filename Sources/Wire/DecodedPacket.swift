@@ -27,6 +27,8 @@ public struct DecodedPacket: Sendable {
     /// The IP packet's length as its header claims it (IPv4 total length, IPv6 40 + payload length);
     /// for TSO captures that write 0 there, the captured length.
     public var ipTotalLength = 0
+    /// Where the IP packet's captured bytes end, relative to `networkOffset`.
+    public var ipPayloadEnd = 0
     /// The upper-layer protocol (after IPv6 extension headers).
     public var protocolNumber = IPProtocol(rawValue: 0)
     public var ttl: UInt8 = 0

@@ -45,6 +45,31 @@ public struct IPv4Header: Hashable, Sendable {
     @inlinable public var isFragment: Bool { moreFragments || fragmentOffset != 0 }
 }
 
+/// What the decoder takes from either IP version's header.
+public protocol IPHeaderFields {
+    var headerLength: Int { get }
+    var totalLength: Int { get }
+    var protocolNumber: IPProtocol { get }
+    var source: IPAddress { get }
+    var destination: IPAddress { get }
+    var isFragment: Bool { get }
+    var fragmentOffset: Int { get }
+    var moreFragments: Bool { get }
+    /// IPv4 identification or IPv6 fragment identification.
+    var fragmentIdentification: UInt32 { get }
+    /// TTL or hop limit.
+    var hopLimit: UInt8 { get }
+    /// Where the upper-layer payload is in the parsed bytes, clamped to what was captured.
+    var payload: Range<Int> { get }
+}
+
+extension IPv4Header: IPHeaderFields {
+    @inlinable public var fragmentIdentification: UInt32 { UInt32(identification) }
+    @inlinable public var hopLimit: UInt8 { ttl }
+}
+
+extension IPv6Header: IPHeaderFields {}
+
 extension IPv4Header {
     /// Parses the header at the start of `bytes`.
     /// - Throws: `WireError` with layer `.ipv4`, offsets relative to `bytes`.

@@ -103,43 +103,17 @@ public struct PacketDecoder: Sendable {
         let version = f[offset] >> 4
         if (version == 4) != (p.etherType == .ipv4) { anomalies.note(.ipVersionMismatch) }
         let ipBytes = f.extracting(offset...)
-        let transportStart: Int, capturedEnd: Int, claimedPayload: Int
         p.networkOffset = offset
         if version == 6 {
-            let h: IPv6Header
-            do { h = try IPv6Header(parsing: ipBytes, anomalies: &anomalies) } catch { throw error.shifted(by: offset) }
-            p.ipVersion = 6
-            p.source = h.source
-            p.destination = h.destination
-            p.ipHeaderLength = h.headerLength
-            p.ipTotalLength = h.totalLength
-            p.protocolNumber = h.protocolNumber
-            p.ttl = h.hopLimit
-            p.isFragment = h.isFragment
-            p.fragmentOffset = h.fragmentOffset
-            p.moreFragments = h.moreFragments
-            p.fragmentID = h.fragmentIdentification
-            transportStart = offset &+ h.headerLength
-            capturedEnd = offset &+ h.payload.upperBound
-            claimedPayload = h.totalLength &- h.headerLength
+            do { fill(&p, try IPv6Header(parsing: ipBytes, anomalies: &anomalies), version: 6) }
+            catch { throw error.shifted(by: offset) }
         } else {
-            let h: IPv4Header
-            do { h = try IPv4Header(parsing: ipBytes, anomalies: &anomalies) } catch { throw error.shifted(by: offset) }
-            p.ipVersion = 4
-            p.source = h.source
-            p.destination = h.destination
-            p.ipHeaderLength = h.headerLength
-            p.ipTotalLength = h.totalLength
-            p.protocolNumber = h.protocolNumber
-            p.ttl = h.ttl
-            p.isFragment = h.isFragment
-            p.fragmentOffset = h.fragmentOffset
-            p.moreFragments = h.moreFragments
-            p.fragmentID = UInt32(h.identification)
-            transportStart = offset &+ h.headerLength
-            capturedEnd = offset &+ h.payload.upperBound
-            claimedPayload = h.totalLength &- h.headerLength
+            do { fill(&p, try IPv4Header(parsing: ipBytes, anomalies: &anomalies), version: 4) }
+            catch { throw error.shifted(by: offset) }
         }
+        let transportStart = offset &+ p.ipHeaderLength
+        let capturedEnd = offset &+ p.ipPayloadEnd
+        let claimedPayload = p.ipTotalLength &- p.ipHeaderLength
         p.transportOffset = transportStart
         p.payloadOffset = transportStart
         p.payloadLength = claimedPayload
@@ -147,6 +121,22 @@ public struct PacketDecoder: Sendable {
         if p.isFragment && p.fragmentOffset != 0 { return }
         transport(f, from: transportStart, to: max(transportStart, capturedEnd), claimed: claimedPayload,
                   into: &p, anomalies: &anomalies)
+    }
+
+    @inlinable @inline(__always)
+    func fill(_ p: inout DecodedPacket, _ h: some IPHeaderFields, version: UInt8) {
+        p.ipVersion = version
+        p.source = h.source
+        p.destination = h.destination
+        p.ipHeaderLength = h.headerLength
+        p.ipTotalLength = h.totalLength
+        p.ipPayloadEnd = h.payload.upperBound
+        p.protocolNumber = h.protocolNumber
+        p.ttl = h.hopLimit
+        p.isFragment = h.isFragment
+        p.fragmentOffset = h.fragmentOffset
+        p.moreFragments = h.moreFragments
+        p.fragmentID = h.fragmentIdentification
     }
 
     @inlinable
