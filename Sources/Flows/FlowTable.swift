@@ -83,8 +83,9 @@ struct FlowTable {
         count &-= 1
     }
 
+    /// The state at `index`, borrowed in place: reading one field does not copy the whole state.
     subscript(index: Int) -> FlowState {
-        @inline(__always) get { states[index] }
+        @inline(__always) _read { yield states[index] }
         @inline(__always) _modify { yield &states[index] }
     }
 

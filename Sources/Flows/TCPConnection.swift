@@ -628,13 +628,13 @@ public struct TCPConnection: Sendable {
     }
 
     /// Whether the attempt timer applies: the originator sent a SYN and the responder never answered.
-    var isUnansweredAttempt: Bool {
+    @inline(__always) var isUnansweredAttempt: Bool {
         (originator.state == .synSent || originator.state == .synAckSent) && responder.state == .inactive
     }
 
     /// Whether Zeek's expire timer would remove the connection once idle for `tcp_connection_linger`:
     /// one side closed, and both did or one reset or one never spoke.
-    var isLingering: Bool {
+    @inline(__always) var isLingering: Bool {
         (originator.didClose || responder.didClose)
             && ((originator.didClose && responder.didClose) || originator.state == .reset
                 || responder.state == .reset || originator.state == .inactive || responder.state == .inactive)

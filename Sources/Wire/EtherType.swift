@@ -4,55 +4,55 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// IPv4. C: `ETHERTYPE_IP`.
-    public static let ipv4 = EtherType(rawValue: 0x0800)
+    @inlinable public static var ipv4: EtherType { EtherType(rawValue: 0x0800) }
     /// ARP. C: `ETHERTYPE_ARP`.
-    public static let arp = EtherType(rawValue: 0x0806)
+    @inlinable public static var arp: EtherType { EtherType(rawValue: 0x0806) }
     /// Reverse ARP. C: `ETHERTYPE_REVARP`.
-    public static let rarp = EtherType(rawValue: 0x8035)
+    @inlinable public static var rarp: EtherType { EtherType(rawValue: 0x8035) }
     /// 802.1Q customer VLAN tag. C: `ETHERTYPE_VLAN`.
-    public static let vlan = EtherType(rawValue: 0x8100)
+    @inlinable public static var vlan: EtherType { EtherType(rawValue: 0x8100) }
     /// 802.1ad service VLAN tag (QinQ outer tag).
-    public static let qinq = EtherType(rawValue: 0x88A8)
+    @inlinable public static var qinq: EtherType { EtherType(rawValue: 0x88A8) }
     /// Pre-standard QinQ tags still sent by some switches.
-    public static let qinqLegacy9100 = EtherType(rawValue: 0x9100)
-    public static let qinqLegacy9200 = EtherType(rawValue: 0x9200)
+    @inlinable public static var qinqLegacy9100: EtherType { EtherType(rawValue: 0x9100) }
+    @inlinable public static var qinqLegacy9200: EtherType { EtherType(rawValue: 0x9200) }
     /// IPv6. C: `ETHERTYPE_IPV6`.
-    public static let ipv6 = EtherType(rawValue: 0x86DD)
+    @inlinable public static var ipv6: EtherType { EtherType(rawValue: 0x86DD) }
     /// MPLS unicast and multicast.
-    public static let mplsUnicast = EtherType(rawValue: 0x8847)
-    public static let mplsMulticast = EtherType(rawValue: 0x8848)
+    @inlinable public static var mplsUnicast: EtherType { EtherType(rawValue: 0x8847) }
+    @inlinable public static var mplsMulticast: EtherType { EtherType(rawValue: 0x8848) }
     /// PPPoE discovery and session stages (RFC 2516).
-    public static let pppoeDiscovery = EtherType(rawValue: 0x8863)
-    public static let pppoeSession = EtherType(rawValue: 0x8864)
+    @inlinable public static var pppoeDiscovery: EtherType { EtherType(rawValue: 0x8863) }
+    @inlinable public static var pppoeSession: EtherType { EtherType(rawValue: 0x8864) }
     /// Link Layer Discovery Protocol.
-    public static let lldp = EtherType(rawValue: 0x88CC)
+    @inlinable public static var lldp: EtherType { EtherType(rawValue: 0x88CC) }
     /// Transparent Ethernet bridging, as carried in GRE (NVGRE, EoGRE).
-    public static let transparentEthernet = EtherType(rawValue: 0x6558)
+    @inlinable public static var transparentEthernet: EtherType { EtherType(rawValue: 0x6558) }
     /// ERSPAN type II and type III, carried in GRE.
-    public static let erspanTypeII = EtherType(rawValue: 0x88BE)
-    public static let erspanTypeIII = EtherType(rawValue: 0x22EB)
+    @inlinable public static var erspanTypeII: EtherType { EtherType(rawValue: 0x88BE) }
+    @inlinable public static var erspanTypeIII: EtherType { EtherType(rawValue: 0x22EB) }
     /// PPP, as carried in PPTP's enhanced GRE.
-    public static let ppp = EtherType(rawValue: 0x880B)
+    @inlinable public static var ppp: EtherType { EtherType(rawValue: 0x880B) }
     /// EAP over LAN (802.1X).
-    public static let eapol = EtherType(rawValue: 0x888E)
+    @inlinable public static var eapol: EtherType { EtherType(rawValue: 0x888E) }
     /// 802.1AE MACsec.
-    public static let macsec = EtherType(rawValue: 0x88E5)
+    @inlinable public static var macsec: EtherType { EtherType(rawValue: 0x88E5) }
     /// Wake-on-LAN magic packets.
-    public static let wakeOnLAN = EtherType(rawValue: 0x0842)
+    @inlinable public static var wakeOnLAN: EtherType { EtherType(rawValue: 0x0842) }
     /// Cisco's loopback test frames (ECTP / "LOOP").
-    public static let loopback = EtherType(rawValue: 0x9000)
+    @inlinable public static var loopback: EtherType { EtherType(rawValue: 0x9000) }
     /// Precision Time Protocol over Ethernet.
-    public static let ptp = EtherType(rawValue: 0x88F7)
+    @inlinable public static var ptp: EtherType { EtherType(rawValue: 0x88F7) }
     /// Novell IPX.
-    public static let ipx = EtherType(rawValue: 0x8137)
+    @inlinable public static var ipx: EtherType { EtherType(rawValue: 0x8137) }
     /// HomePlug / IEEE 1905.1 and friends are left to their numbers.
 
     /// A pseudo-value for 802.11 frames that carry no LLC payload (management, control, null data,
     /// encrypted).
-    public static let ieee80211 = EtherType(rawValue: 0xFFFE)
+    @inlinable public static var ieee80211: EtherType { EtherType(rawValue: 0xFFFE) }
 
     /// A pseudo-value for 802.3 frames whose type field is a length (≤ 1500): LLC/SNAP, STP, CDP, ...
-    public static let llc = EtherType(rawValue: 0x0000)
+    @inlinable public static var llc: EtherType { EtherType(rawValue: 0x0000) }
 
     /// The stable name used in summaries (`frames skipped: arp 12, lldp 3`).
     public var name: String {

@@ -9,37 +9,37 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, Comparable, Custom
     public static func < (a: LinkType, b: LinkType) -> Bool { a.rawValue < b.rawValue }
 
     /// BSD loopback: a 4-byte address family in the capturing host's byte order. C: `DLT_NULL`.
-    public static let null = LinkType(rawValue: 0)
+    @inlinable public static var null: LinkType { LinkType(rawValue: 0) }
     /// Ethernet II / 802.3. C: `DLT_EN10MB`.
-    public static let ethernet = LinkType(rawValue: 1)
+    @inlinable public static var ethernet: LinkType { LinkType(rawValue: 1) }
     /// PPP, RFC 1661 framing, optionally with HDLC address/control bytes. C: `DLT_PPP`.
-    public static let ppp = LinkType(rawValue: 9)
+    @inlinable public static var ppp: LinkType { LinkType(rawValue: 9) }
     /// Raw IP as written by most systems. C: `DLT_RAW` (Linux, macOS).
-    public static let rawDLT12 = LinkType(rawValue: 12)
+    @inlinable public static var rawDLT12: LinkType { LinkType(rawValue: 12) }
     /// Raw IP as written by OpenBSD. C: `DLT_RAW` (OpenBSD).
-    public static let rawDLT14 = LinkType(rawValue: 14)
+    @inlinable public static var rawDLT14: LinkType { LinkType(rawValue: 14) }
     /// PPP in HDLC-like framing (RFC 1662). C: `DLT_PPP_SERIAL`.
-    public static let pppHDLC = LinkType(rawValue: 50)
+    @inlinable public static var pppHDLC: LinkType { LinkType(rawValue: 50) }
     /// Raw IP, the file-format number. C: `LINKTYPE_RAW`.
-    public static let raw = LinkType(rawValue: 101)
+    @inlinable public static var raw: LinkType { LinkType(rawValue: 101) }
     /// Cisco HDLC. C: `DLT_C_HDLC`.
-    public static let ciscoHDLC = LinkType(rawValue: 104)
+    @inlinable public static var ciscoHDLC: LinkType { LinkType(rawValue: 104) }
     /// IEEE 802.11 without radio information. C: `DLT_IEEE802_11`.
-    public static let ieee80211 = LinkType(rawValue: 105)
+    @inlinable public static var ieee80211: LinkType { LinkType(rawValue: 105) }
     /// IEEE 802.11 with a radiotap header. C: `DLT_IEEE802_11_RADIO`.
-    public static let radiotap = LinkType(rawValue: 127)
+    @inlinable public static var radiotap: LinkType { LinkType(rawValue: 127) }
     /// OpenBSD loopback: like `null` but always big-endian. C: `DLT_LOOP`.
-    public static let loop = LinkType(rawValue: 108)
+    @inlinable public static var loop: LinkType { LinkType(rawValue: 108) }
     /// Linux "cooked" capture v1 (`tcpdump -i any`). C: `DLT_LINUX_SLL`.
-    public static let linuxSLL = LinkType(rawValue: 113)
+    @inlinable public static var linuxSLL: LinkType { LinkType(rawValue: 113) }
     /// Per-Packet Information header before another link type. C: `DLT_PPI`.
-    public static let ppi = LinkType(rawValue: 192)
+    @inlinable public static var ppi: LinkType { LinkType(rawValue: 192) }
     /// Raw IPv4. C: `LINKTYPE_IPV4`.
-    public static let ipv4 = LinkType(rawValue: 228)
+    @inlinable public static var ipv4: LinkType { LinkType(rawValue: 228) }
     /// Raw IPv6. C: `LINKTYPE_IPV6`.
-    public static let ipv6 = LinkType(rawValue: 229)
+    @inlinable public static var ipv6: LinkType { LinkType(rawValue: 229) }
     /// Linux "cooked" capture v2 (newer `tcpdump -i any`). C: `DLT_LINUX_SLL2`.
-    public static let linuxSLL2 = LinkType(rawValue: 276)
+    @inlinable public static var linuxSLL2: LinkType { LinkType(rawValue: 276) }
 
     /// Whether the decoder understands this link type.
     public var isSupported: Bool {

@@ -274,5 +274,5 @@ extension WireError {
 
 extension EtherType {
     /// A raw-IP frame whose first nibble is neither 4 nor 6.
-    public static let unknown = EtherType(rawValue: 0xFFFF)
+    @inlinable public static var unknown: EtherType { EtherType(rawValue: 0xFFFF) }
 }
