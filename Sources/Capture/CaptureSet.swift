@@ -61,7 +61,7 @@ public final class CaptureSet {
         while true {
             // Open every file whose first packet is due before the earliest open file's next packet.
             while cursor < pending.count,
-                  active.isEmpty || pending[cursor].first <= active.map(\.next).min()! {
+                  pending[cursor].first <= active.map(\.next).min() ?? .max {
                 let entry = pending[cursor]
                 cursor += 1
                 guard let reader = entry.reader ?? open(entry.index) else { continue }

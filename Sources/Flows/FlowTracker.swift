@@ -246,9 +246,14 @@ public struct FlowTracker {
         let fragmentKey = FragmentKey(source: p.source, destination: p.destination, identification: p.fragmentID,
                                       protocolNumber: p.protocolNumber.rawValue,
                                       vlans: UInt32(p.vlanOuter) << 16 | UInt32(p.vlanInner))
-        if fragments[fragmentKey] == nil {
+        // The entry is out of the table while it is worked on: creating a flow may sweep the table,
+        // and a sweep must not expire the datagram being added to.
+        var entry: FragmentEntry
+        if let existing = fragments.removeValue(forKey: fragmentKey) {
+            entry = existing
+        } else {
             if fragments.count >= configuration.maximumFragmentedDatagrams { expireFragments(force: true) }
-            fragments[fragmentKey] = FragmentEntry(firstSeen: time, reassemble: p.protocolNumber == .udp)
+            entry = FragmentEntry(firstSeen: time, reassemble: p.protocolNumber == .udp)
         }
         let piece = FragmentEntry.Piece(time: time, ipBytes: p.ipTotalLength, wireLength: wireLength, input: input,
                                         number: number, sourceMAC: p.hasMACs ? p.sourceMAC : nil,
@@ -263,31 +268,26 @@ public struct FlowTracker {
             let index = flow(for: key, packet: &p, fromA: fromA, time: time, input: input, number: number, parent: parent)
             let fromOriginator = fromA == table[index].originatorIsA
             count(index, &p, fromOriginator: fromOriginator, wireLength: wireLength, time: time)
-            fragments[fragmentKey]!.flow = (key, fromA)
+            entry.flow = (key, fromA)
             // Fragments that arrived before the first one now count to this flow.
-            for early in fragments[fragmentKey]!.pending {
-                countFragment(index, early, fromOriginator: fromOriginator)
-            }
-            fragments[fragmentKey]!.pending.removeAll()
-        } else if let (key, fromA) = fragments[fragmentKey]!.flow {
-            if let index = table.find(key, hash: key.hashValue64) {
-                countFragment(index, piece, fromOriginator: fromA == table[index].originatorIsA)
-            } else {
-                // The datagram's flow ended between its fragments (evicted): count it to a fresh one.
-                let index = flow(for: key, packet: &p, fromA: fromA, time: time, input: input, number: number, parent: parent)
-                countFragment(index, piece, fromOriginator: fromA == table[index].originatorIsA)
-            }
-        } else if fragments[fragmentKey]!.pending.count < 64 {
-            fragments[fragmentKey]!.pending.append(piece)
+            for early in entry.pending { countFragment(index, early, fromOriginator: fromOriginator) }
+            entry.pending.removeAll()
+        } else if let (key, fromA) = entry.flow {
+            // The datagram's flow may have ended between its fragments (evicted): then a fresh one.
+            let index = table.find(key, hash: key.hashValue64)
+                ?? flow(for: key, packet: &p, fromA: fromA, time: time, input: input, number: number, parent: parent)
+            countFragment(index, piece, fromOriginator: fromA == table[index].originatorIsA)
+        } else if entry.pending.count < 64 {
+            entry.pending.append(piece)
         } else {
             anomalies.note(.fragmentWithoutFirst)
         }
-        if fragments[fragmentKey]!.reassemble {
-            addFragmentData(fragmentKey, &p, frame: frame)
-        }
-        if fragments[fragmentKey]?.isComplete == true, let entry = fragments.removeValue(forKey: fragmentKey) {
+        if entry.reassemble { addFragmentData(&entry, &p, frame: frame) }
+        if entry.isComplete {
             fragmentBytes &-= entry.data.count
             deliverDatagram(entry)
+        } else {
+            fragments[fragmentKey] = entry
         }
     }
 
@@ -304,40 +304,42 @@ public struct FlowTracker {
         }
     }
 
-    private mutating func addFragmentData(_ key: FragmentKey, _ p: inout DecodedPacket, frame: Span<UInt8>) {
-        let start = p.payloadOffset
+    private mutating func addFragmentData(_ entry: inout FragmentEntry, _ p: inout DecodedPacket, frame: Span<UInt8>) {
         let end = min(frame.count, p.networkOffset &+ p.ipTotalLength)
         // The first fragment's payload offset is after the UDP header; reassemble from the IP payload.
-        let ipPayloadStart = p.networkOffset &+ p.ipHeaderLength
-        let from = p.fragmentOffset == 0 ? ipPayloadStart : start
+        let from = p.fragmentOffset == 0 ? p.networkOffset &+ p.ipHeaderLength : p.payloadOffset
         guard from <= end else { return }
         let length = end &- from
-        let upper = p.fragmentOffset &+ length
-        guard upper <= 65_535 &+ 65_535 else {
+        guard p.fragmentOffset &+ length <= 65_535 &+ 65_535 else {
             anomalies.note(.fragmentTooLarge)
-            fragments[key]!.reassemble = false
+            dropFragmentData(&entry)
             return
         }
         if fragmentBytes &+ length > configuration.fragmentMemoryLimit {
             anomalies.note(.fragmentMemoryLimit)
             expireFragments(force: true)
-            guard fragments[key] != nil, fragmentBytes &+ length <= configuration.fragmentMemoryLimit else {
-                fragments[key]?.reassemble = false
+            guard fragmentBytes &+ length <= configuration.fragmentMemoryLimit else {
+                dropFragmentData(&entry)
                 return
             }
         }
-        let before = fragments[key]!.data.count
-        let overlapped = fragments[key]!.add(frame.extracting(from..<end), at: p.fragmentOffset,
-                                             isLast: !p.moreFragments)
-        if overlapped { anomalies.note(.fragmentOverlap) }
-        fragmentBytes &+= fragments[key]!.data.count &- before
-        if !fragments[key]!.reassemble {
+        let before = entry.data.count
+        if entry.add(frame.extracting(from..<end), at: p.fragmentOffset, isLast: !p.moreFragments) {
+            anomalies.note(.fragmentOverlap)
+        }
+        fragmentBytes &+= entry.data.count &- before
+        if !entry.reassemble {
             // Too scattered to put back together: keep counting its fragments, drop its bytes.
             anomalies.note(.fragmentMemoryLimit)
-            fragmentBytes &-= fragments[key]!.data.count
-            fragments[key]!.data = []
-            fragments[key]!.covered = []
+            dropFragmentData(&entry)
         }
+    }
+
+    private mutating func dropFragmentData(_ entry: inout FragmentEntry) {
+        fragmentBytes &-= entry.data.count
+        entry.reassemble = false
+        entry.data = []
+        entry.covered = []
     }
 
     private mutating func deliverDatagram(_ entry: FragmentEntry) {
@@ -355,11 +357,10 @@ public struct FlowTracker {
     /// Ends incomplete datagrams that waited longer than the fragment timeout (all of them when
     /// `force`, to make room); fragments whose first fragment never came count to a port-less flow.
     private mutating func expireFragments(force: Bool) {
-        var expired: [FragmentKey] = []
-        for (key, entry) in fragments where force || now &- entry.firstSeen > configuration.fragmentTimeout {
-            expired.append(key)
-        }
-        expired.sort { fragments[$0]!.firstSeen < fragments[$1]!.firstSeen }
+        var expired = fragments.filter { force || now &- $0.value.firstSeen > configuration.fragmentTimeout }
+            .map { (key: $0.key, firstSeen: $0.value.firstSeen) }
+            .sorted { $0.firstSeen < $1.firstSeen }
+            .map(\.key)
         if force { expired = Array(expired.prefix(max(1, expired.count / 4))) }
         for fragmentKey in expired {
             guard let entry = fragments.removeValue(forKey: fragmentKey) else { continue }

@@ -167,3 +167,46 @@ import TestSupport
         #expect(run.records.filter { $0.endReason == .evicted }.map(\.originatorPort).sorted() == (10000..<10012).map(UInt16.init))
     }
 }
+
+@Suite struct FlowConservationTests {
+    /// Random TCP/UDP/ICMP traffic with random flags, sequence numbers, fragments and corrupted bytes:
+    /// nothing traps, and every IP packet the tracker accepted is counted in exactly one record.
+    @Test func everyPacketIsCountedExactlyOnce() {
+        var rng = SeededGenerator(seed: 2026)
+        var frames: [(Int64, [UInt8])] = []
+        var time = FlowTrackerTests.t0
+        for _ in 0..<20_000 {
+            time += Int64(rng.next() % 3_000_000_000)
+            let hosts: [[UInt8]] = [[10, 0, 0, 1], [10, 0, 0, 2], [10, 0, 0, 3]]
+            let a = hosts[Int(rng.next() % 3)], b = hosts[Int(rng.next() % 3)]
+            let ports = [80, 443, 5000, 5001, 53]
+            let sport = ports[Int(rng.next() % 5)], dport = ports[Int(rng.next() % 5)]
+            let payload = [UInt8](repeating: 0x55, count: Int(rng.next() % 40))
+            var ip: [UInt8]
+            switch rng.next() % 4 {
+            case 0, 1:
+                let flags = UInt8(truncatingIfNeeded: rng.next()) & 0x1F
+                let seq = UInt32(truncatingIfNeeded: rng.next() % 4 == 0 ? rng.next() : rng.next() % 2000)
+                ip = FrameBuilder.ipv4(a, b, proto: 6, FrameBuilder.tcp(sport, dport, seq: seq, ack: UInt32(rng.next() % 2000),
+                                                                       flags: flags, window: Int(rng.next() % 3), payload: payload))
+            case 2:
+                let offset = rng.next() % 5 == 0 ? Int(rng.next() % 4) * 8 : 0
+                ip = FrameBuilder.ipv4(a, b, proto: 17, FrameBuilder.udp(sport, dport, payload),
+                                       identification: Int(rng.next() % 4), fragmentOffset: offset, moreFragments: rng.next() % 5 == 0)
+            default:
+                let type: UInt8 = [0, 3, 8, 11][Int(rng.next() % 4)]
+                ip = FrameBuilder.ipv4(a, b, proto: 1, FrameBuilder.icmp(type: type, code: UInt8(rng.next() % 4), payload))
+            }
+            var frame = FrameBuilder.ethernet(ip)
+            if rng.next() % 10 == 0 { frame[Int(rng.next() % UInt64(frame.count))] = UInt8(truncatingIfNeeded: rng.next()) }
+            frames.append((time, frame))
+        }
+        var configuration = FlowConfiguration()
+        configuration.maximumFlows = 50
+        let run = FlowHarness.run(frames, configuration: configuration)
+        let counted = run.records.reduce(UInt64(0)) { $0 + $1.originatorCounters.packets + $1.responderCounters.packets }
+        #expect(counted == run.stats.packets)
+        #expect(run.stats.packets > 15_000)
+        #expect(run.records.count == Int(run.stats.flowsCreated))
+    }
+}
