@@ -9,8 +9,11 @@
                                                   block and every 3rd+1 into an obsolete packet block
   pcaptool.py cut IN.pcap OUT --fraction F        keep the first ~F of the file, ending inside a packet record
   pcaptool.py split IN.pcap OUT1 OUT2             first half of the packets to OUT1, the rest to OUT2
+  pcaptool.py rewrite IN OUT --map OLD=NEW ...    replace IPv4 addresses in IP headers (checksums fixed)
+                                                  and in DNS answers' A records; pcap or pcapng kept as is
 
-The packets themselves are never changed: only file framing, byte order and timestamp encoding.
+Apart from `rewrite`, the packets themselves are never changed: only file framing, byte order and
+timestamp encoding.
 Used by Captures/lab/formats.sh; the Swift tests read its outputs, so a reader bug cannot hide
 behind a converter that shares its code.
 """
@@ -210,6 +213,130 @@ def simple_blocks_pcapng(data):
     return bytes(out)
 
 
+# ---- rewrite ----------------------------------------------------------------------------------------
+
+def ones_complement(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return (~total) & 0xFFFF
+
+
+def network_offset(frame, linktype):
+    """Offset of an IPv4 header in a frame, or None."""
+    if linktype == 1:
+        offset, ethertype = 14, frame[12:14]
+        while ethertype in (b"\x81\x00", b"\x88\xa8") and len(frame) >= offset + 4:
+            ethertype = frame[offset + 2:offset + 4]
+            offset += 4
+    elif linktype == 113:
+        offset, ethertype = 16, frame[14:16]
+    elif linktype == 276:
+        offset, ethertype = 20, frame[0:2]
+    elif linktype in (101, 228, 12, 14):
+        offset, ethertype = 0, b"\x08\x00"
+    else:
+        return None
+    if ethertype != b"\x08\x00" or len(frame) < offset + 20 or frame[offset] >> 4 != 4:
+        return None
+    return offset
+
+
+def rewrite_dns(payload, mapping):
+    """Replaces A-record addresses in a DNS message's answer, authority and additional sections."""
+    if len(payload) < 12:
+        return payload
+    data = bytearray(payload)
+    qd, an, ns, ar = struct.unpack("!HHHH", data[4:12])
+
+    def skip_name(pos):
+        while pos < len(data):
+            length = data[pos]
+            if length == 0:
+                return pos + 1
+            if length & 0xC0 == 0xC0:
+                return pos + 2
+            pos += 1 + length
+        return len(data)
+
+    pos = 12
+    for _ in range(qd):
+        pos = skip_name(pos) + 4
+    for _ in range(an + ns + ar):
+        pos = skip_name(pos)
+        if pos + 10 > len(data):
+            break
+        rtype, _, _, rdlength = struct.unpack("!HHIH", data[pos:pos + 10])
+        pos += 10
+        if rtype == 1 and rdlength == 4 and bytes(data[pos:pos + 4]) in mapping:
+            data[pos:pos + 4] = mapping[bytes(data[pos:pos + 4])]
+        pos += rdlength
+    return bytes(data)
+
+
+def rewrite_frame(frame, linktype, mapping):
+    offset = network_offset(frame, linktype)
+    if offset is None:
+        return frame
+    data = bytearray(frame)
+    ihl = (data[offset] & 0x0F) * 4
+    src, dst = bytes(data[offset + 12:offset + 16]), bytes(data[offset + 16:offset + 20])
+    proto = data[offset + 9]
+    total = struct.unpack("!H", data[offset + 2:offset + 4])[0]
+    end = min(len(data), offset + total)
+    changed = False
+    if src in mapping:
+        data[offset + 12:offset + 16] = mapping[src]; changed = True
+    if dst in mapping:
+        data[offset + 16:offset + 20] = mapping[dst]; changed = True
+    fragment = struct.unpack("!H", data[offset + 6:offset + 8])[0] & 0x3FFF
+    t = offset + ihl
+    if proto == 17 and not fragment and end >= t + 8:
+        sport, dport = struct.unpack("!HH", data[t:t + 4])
+        if 53 in (sport, dport) or 5353 in (sport, dport):
+            new = rewrite_dns(bytes(data[t + 8:end]), mapping)
+            if new != bytes(data[t + 8:end]):
+                data[t + 8:end] = new; changed = True
+    if not changed:
+        return frame
+    data[offset + 10:offset + 12] = b"\0\0"
+    data[offset + 10:offset + 12] = struct.pack("!H", ones_complement(bytes(data[offset:offset + ihl])))
+    # Transport checksums cover a pseudo-header with the addresses: recompute them when complete.
+    if not fragment and end == offset + total and proto in (6, 17):
+        at = t + (16 if proto == 6 else 6)
+        if end >= at + 2:
+            data[at:at + 2] = b"\0\0"
+            pseudo = bytes(data[offset + 12:offset + 20]) + struct.pack("!BBH", 0, proto, end - t)
+            value = ones_complement(pseudo + bytes(data[t:end]))
+            data[at:at + 2] = struct.pack("!H", value if value or proto == 6 else 0xFFFF)
+    return bytes(data)
+
+
+def rewrite_capture(data, mapping):
+    if data[:4] == b"\x0a\x0d\x0d\x0a":
+        out = bytearray()
+        links = []
+        for e, btype, body in read_pcapng(data):
+            if btype == 0x0A0D0D0A:
+                links = []
+            elif btype == 1:
+                links.append(struct.unpack(e + "H", body[:2])[0])
+            elif btype == 6:
+                ifid, hi, lo, cap, orig = struct.unpack(e + "IIIII", body[:20])
+                padded = (cap + 3) & ~3
+                # The rewrite keeps every frame's length, so the block layout is unchanged.
+                frame = rewrite_frame(body[20:20 + cap], links[ifid], mapping)
+                body = body[:20] + frame + body[20 + cap:]
+            out += block(e, btype, body)
+        return bytes(out)
+    e, header, records = read_pcap(data)
+    linktype = header[6] & 0xFFFF
+    rewritten = [(sec, frac, incl, orig, rewrite_frame(body, linktype, mapping), pos) for sec, frac, incl, orig, body, pos in records]
+    return write_pcap(e, header, rewritten)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -219,6 +346,7 @@ def main(argv):
     b = sub.add_parser("simple-blocks"); b.add_argument("src"); b.add_argument("dst")
     c = sub.add_parser("cut"); c.add_argument("src"); c.add_argument("dst"); c.add_argument("--fraction", type=float, default=0.5)
     p = sub.add_parser("split"); p.add_argument("src"); p.add_argument("dst1"); p.add_argument("dst2")
+    r = sub.add_parser("rewrite"); r.add_argument("src"); r.add_argument("dst"); r.add_argument("--map", action="append", required=True)
     a = ap.parse_args(argv[1:])
     data = open(a.src, "rb").read()
     if a.cmd == "swap":
@@ -237,6 +365,10 @@ def main(argv):
         target = int(len(data) * a.fraction)
         rec = next(r for r in records if r[5] >= target and r[2] >= 40)
         open(a.dst, "wb").write(data[:rec[5] + 16 + rec[2] // 2])
+    elif a.cmd == "rewrite":
+        import socket
+        mapping = {socket.inet_aton(old): socket.inet_aton(new) for old, new in (m.split("=") for m in a.map)}
+        open(a.dst, "wb").write(rewrite_capture(data, mapping))
     elif a.cmd == "split":
         e, header, records = read_pcap(data)
         half = len(records) // 2

@@ -13,6 +13,9 @@ import Wire
         "lan.pcap", "lan-ns.pcap", "lan.pcapng", "lan-multi.pcapng", "lan-sll.pcap", "lan-sll2.pcap",
         "lan-snap96.pcap", "lan-vlan.pcap", "lan-be.pcap", "lan-be.pcapng", "lan-tsresol.pcapng", "lan-spb.pcapng",
         "lan-cut.pcap",
+        "store-compliant.pcapng", "store-compliant.pcap", "store-compliant-ns.pcap", "store-compliant-sll.pcap",
+        "store-compliant-sll2.pcap", "store-compliant-vlan.pcap", "store-compliant-snap256.pcap", "store-compliant-cut.pcap",
+        "store-blocked.pcapng", "store-partial.pcapng", "store-unexpected.pcapng",
     ]
 
     @Test(arguments: captures)
@@ -74,6 +77,19 @@ import Wire
         #expect(parts.records.map(\.uid) == whole.records.map(\.uid))
         #expect(parts.records.map(\.start) == whole.records.map(\.start))
         #expect(parts.summary.inputStatus == .complete)
+    }
+
+    /// The store's compliant day in every form users send gives the same flows (the VLAN copy adds
+    /// its tag; cooked captures record only senders' MAC addresses).
+    @Test(arguments: ["store-compliant.pcap", "store-compliant-ns.pcap", "store-compliant-sll.pcap", "store-compliant-sll2.pcap",
+                      "store-compliant-vlan.pcap", "store-compliant-snap256.pcap"])
+    func storeFormsGiveTheSameFlows(capture: String) {
+        let reference = Set(FlowsRun(["store-compliant.pcapng"]).records.map { FlowShape($0, macs: false, vlan: false) })
+        let other = FlowsRun([capture])
+        let shapes = Set(other.records.map { FlowShape($0, macs: false, vlan: false) })
+        #expect(shapes == reference, "\(shapes.symmetricDifference(reference).sorted { $0.key < $1.key }.prefix(6))")
+        #expect(other.summary.packets == 2442)
+        if capture.contains("vlan") { #expect(other.records.allSatisfy { $0.vlan == 120 }) }
     }
 
     @Test func vlanTaggedSPANCopy() {
