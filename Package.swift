@@ -3,7 +3,8 @@
 // SpanAudit: one library target per pipeline stage, each depending only on the stages before it.
 //
 //   capture (Capture) ─┐
-//   wire decode (Wire) ─┼─> flows (Flows) ─> run a capture end to end (Analysis) ─> output (Reporting) ─> `audit` (AuditCLI)
+//   wire decode (Wire) ─┼─> flows (Flows) ─> classify (Classify) ─> run a capture end to end (Analysis)
+//                                             ─> output (Reporting) ─> `audit` (AuditCLI)
 //
 // `Wire` imports nothing, not even Foundation: it is the per-packet hot path, fuzzable on its own.
 import PackageDescription
@@ -24,6 +25,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // QUIC Initial packets: HKDF, AES-GCM and the AES block function for header protection.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -34,12 +37,21 @@ let package = Package(
         .target(name: "Wire", swiftSettings: strict),
         .target(name: "Capture", dependencies: ["Wire", "CLibpcap"], swiftSettings: strict),
         .target(name: "Flows", dependencies: ["Wire"], swiftSettings: strict),
-        .target(name: "Analysis", dependencies: ["Capture", "Wire", "Flows"], swiftSettings: strict),
-        .target(name: "Reporting", dependencies: ["Analysis", "Capture", "Flows", "Wire"], swiftSettings: strict),
+        .target(
+            name: "Classify",
+            dependencies: [
+                "Wire", "Flows",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "Analysis", dependencies: ["Capture", "Wire", "Flows", "Classify"], swiftSettings: strict),
+        .target(name: "Reporting", dependencies: ["Analysis", "Capture", "Classify", "Flows", "Wire"], swiftSettings: strict),
         .executableTarget(
             name: "AuditCLI",
             dependencies: [
-                "Analysis", "Capture", "Flows", "Reporting", "Wire",
+                "Analysis", "Capture", "Classify", "Flows", "Reporting", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -48,10 +60,12 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "Capture", "Analysis", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ClassifyTests", dependencies: ["Classify", "Flows", "Wire", "Capture", "Analysis", "TestSupport"],
+                    swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             // AuditCLI: the command-line tests run the built `audit` executable.
-            dependencies: ["Analysis", "Reporting", "Capture", "Flows", "Wire", "TestSupport", "AuditCLI"],
+            dependencies: ["Analysis", "Reporting", "Capture", "Classify", "Flows", "Wire", "TestSupport", "AuditCLI"],
             exclude: ["Goldens"],
             swiftSettings: strict
         ),

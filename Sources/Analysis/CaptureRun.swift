@@ -1,6 +1,8 @@
 public import Capture
+public import Classify
 public import Flows
 public import Wire
+import Foundation
 
 /// Runs captures through the pipeline — read, decode, track flows — and reports what happened:
 /// the one place where the stages meet, so every command reads captures the same way.
@@ -9,15 +11,50 @@ public enum CaptureRun {
         public var io = CaptureReader.IOMode.read
         public var flows = FlowConfiguration()
         public var decodeTunnels = true
+        /// Name each flow's application protocol and server (off: flows only, as fast as can be).
+        public var classify = true
+        public var classification = ClassifierConfiguration()
 
         public init() {}
     }
 
     /// Reads `paths` in time order ("-" is standard input) and calls `sink` with every flow as it
-    /// ends. Never throws: problems with inputs are in the summary.
+    /// ends, with what classification learned about it. Never throws: problems with inputs are in
+    /// the summary. Everything runs on the calling thread.
     public static func run(paths: [String], options: Options = Options(),
-                           sink: @escaping (FlowRecord) -> Void) -> RunSummary {
-        var tracker = FlowTracker(configuration: options.flows, sink: sink)
+                           sink: @escaping (ClassifiedFlow) -> Void) -> RunSummary {
+        var counts = Classifier.Stats()
+        return run(paths: paths, options: options, finishing: { ended in
+            let flow = ended.finish()
+            counts.count(flow)
+            sink(flow)
+        }, close: { counts })
+    }
+
+    /// Like `run(paths:options:sink:)`, but flows are turned into facts and handed to `sink` on a
+    /// second thread, in the order they ended: reading, decoding, flow tracking and the per-packet
+    /// part of classification go on meanwhile (the two halves take similar time, so on two cores
+    /// the run takes about half as long). `sink` is called from that thread only, one flow at a
+    /// time; it has returned for every flow when this returns.
+    public static func runConcurrently(paths: [String], options: Options = Options(),
+                                       sink: @escaping @Sendable (ClassifiedFlow) -> Void) -> RunSummary {
+        let finisher = BackgroundFinisher(sink: sink)
+        let thread = Thread { finisher.run() }
+        thread.start()
+        return run(paths: paths, options: options, finishing: { finisher.submit($0) }, close: { finisher.close() })
+    }
+
+    private static func run(paths: [String], options: Options, finishing: @escaping (consuming EndedFlow) -> Void,
+                            close: () -> Classifier.Stats) -> RunSummary {
+        let classifier = options.classify ? Classifier(configuration: options.classification, output: finishing) : nil
+        var tracker: FlowTracker
+        if let classifier {
+            tracker = FlowTracker(configuration: options.flows, observer: classifier)
+        } else {
+            tracker = FlowTracker(configuration: options.flows) { record in
+                finishing(EndedFlow(record: record))
+            }
+        }
         tracker.decoder.decodeTunnels = options.decodeTunnels
         let decoder = tracker.decoder
         var decoded = DecodedPacket()
@@ -43,12 +80,15 @@ public enum CaptureRun {
                             input: record.input, number: record.number)
         }
         tracker.finish()
+        var classification = classifier?.stats
+        classification?.addCounts(close())
 
         var anomalies = decodeAnomalies
         anomalies.merge(tracker.anomalies)
+        if let classifier { anomalies.merge(classifier.anomalies) }
         for result in inputs.results { anomalies.merge(result.anomalies) }
         return RunSummary(inputs: inputs.results, packets: packets, wireBytes: wireBytes, skipped: skipped,
-                          anomalies: anomalies, flows: tracker.stats)
+                          anomalies: anomalies, flows: tracker.stats, classification: classification)
     }
 }
 
@@ -84,6 +124,8 @@ public struct RunSummary: Sendable {
     public var skipped: SkipCounts
     public var anomalies: Anomalies
     public var flows: FlowTracker.Stats
+    /// Flows per service, when classification ran.
+    public var classification: Classifier.Stats?
 
     public var flowCount: UInt64 { flows.flowsCreated }
     public var errors: [CaptureError] { inputs.compactMap(\.error) }
@@ -110,5 +152,78 @@ public struct RunSummary: Sendable {
         case complete = 0
         case unusable = 2
         case partial = 3
+    }
+}
+
+/// Finishes ended flows on its own thread: batches come in from the run's thread through a small
+/// bounded queue (the reader waits when the finisher falls behind, so memory stays bounded).
+///
+/// `@unchecked Sendable`: its queue is only touched under `condition`; `pending` only by the
+/// submitting thread; `counts` only by the finishing thread until `close()` has seen it exit.
+final class BackgroundFinisher: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var batches: [[EndedFlow]] = []
+    private var closed = false
+    private var exited = false
+    private var pending: [EndedFlow] = []
+    private var counts = Classifier.Stats()
+    private let sink: @Sendable (ClassifiedFlow) -> Void
+    static let batchSize = 256
+    static let maximumBatches = 16
+
+    init(sink: @escaping @Sendable (ClassifiedFlow) -> Void) {
+        self.sink = sink
+        pending.reserveCapacity(Self.batchSize)
+    }
+
+    /// From the run's thread.
+    func submit(_ flow: consuming EndedFlow) {
+        pending.append(flow)
+        if pending.count >= Self.batchSize { flush() }
+    }
+
+    private func flush() {
+        guard !pending.isEmpty else { return }
+        condition.lock()
+        while batches.count >= Self.maximumBatches { condition.wait() }
+        batches.append(pending)
+        condition.broadcast()
+        condition.unlock()
+        pending = []
+        pending.reserveCapacity(Self.batchSize)
+    }
+
+    /// From the run's thread: hands over what is left, waits until everything was finished, and
+    /// returns the service counts.
+    func close() -> Classifier.Stats {
+        flush()
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        while !exited { condition.wait() }
+        condition.unlock()
+        return counts
+    }
+
+    /// The finishing thread's loop.
+    func run() {
+        while true {
+            condition.lock()
+            while batches.isEmpty && !closed { condition.wait() }
+            if batches.isEmpty {
+                exited = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let batch = batches.removeFirst()
+            condition.broadcast()
+            condition.unlock()
+            for ended in batch {
+                let flow = ended.finish()
+                counts.count(flow)
+                sink(flow)
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Analysis
 public import ArgumentParser
+import Classify
 import Flows
 public import Reporting
 
@@ -31,7 +32,7 @@ struct Flows: ParsableCommand {
                                       output: output, inputNames: input.captures)
         var options = flowOptions.options
         options.io = input.io
-        let summary = CaptureRun.run(paths: input.captures, options: options) { writer.write($0) }
+        let summary = CaptureRun.runConcurrently(paths: input.captures, options: options) { writer.write($0) }
         writer.finish()
         if !quiet || !summary.errors.isEmpty {
             let text = SummaryText.paragraph(summary, command: "audit flows")
@@ -43,3 +44,4 @@ struct Flows: ParsableCommand {
 }
 
 extension FlowRecordWriter.Format: ExpressibleByArgument {}
+

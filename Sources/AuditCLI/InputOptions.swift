@@ -1,6 +1,7 @@
 import Analysis
 public import ArgumentParser
 public import Capture
+import Classify
 import Flows
 
 /// Options of every command that reads captures.
@@ -36,6 +37,12 @@ struct FlowOptions: ParsableArguments {
     @Flag(help: "Do not decapsulate tunnels (GRE, IP-in-IP, VXLAN, GENEVE, GTP-U, Teredo).")
     var noTunnels = false
 
+    @Flag(help: "Do not classify flows (no service, server name or protocol facts): flows only, fastest.")
+    var noClassify = false
+
+    @Option(help: ArgumentHelp("How long after its TTL a DNS answer still names an address.", valueName: "duration"))
+    var dnsGrace: DurationArgument = DurationArgument(argument: "5m")!
+
     func validate() throws {
         if maxFlows < 1 { throw ValidationError("--max-flows must be at least 1.") }
     }
@@ -48,6 +55,8 @@ struct FlowOptions: ParsableArguments {
         o.flows.otherInactivity = icmpTimeout.nanoseconds
         o.flows.maximumFlows = maxFlows
         o.decodeTunnels = !noTunnels
+        o.classify = !noClassify
+        o.classification.dnsGrace = dnsGrace.nanoseconds
         return o
     }
 }

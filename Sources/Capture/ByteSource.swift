@@ -29,7 +29,7 @@ import Darwin
     private let chunkSize: Int
     private var mapped: UnsafeRawBufferPointer?
 
-    static let defaultChunkSize = 4 << 20
+    static let defaultChunkSize = 1 << 20
 
     /// Opens `path` ("-" for standard input).
     init(path: String, mode: Mode = .read, chunkSize: Int = ByteSource.defaultChunkSize) throws(CaptureError) {

@@ -30,6 +30,8 @@ struct FlowState {
     /// Whether endpoint A of the key is the originator.
     var originatorIsA: Bool
     var isLive = true
+    /// Whether the observer (classification) still wants this flow's payloads.
+    var inspecting = false
     var hasMACs = false
     var protocolNumber: IPProtocol
     var ipVersion: UInt8

@@ -21,12 +21,11 @@ public struct FlowTracker {
     public var decoder = PacketDecoder()
     public private(set) var anomalies = Anomalies()
     public private(set) var stats = Stats()
-    /// Called with each UDP datagram rebuilt from IP fragments: the flow's uid, whether the
-    /// originator sent it, and the UDP payload.
-    public var reassembledDatagram: ((UInt64, Bool, Span<UInt8>) -> Void)?
 
     private var table: FlowTable
     private let sink: (FlowRecord) -> Void
+    /// The stage that inspects payloads and takes each ended flow, when there is one (else `sink`).
+    private let observer: (any FlowObserver)?
     private var nextUID: UInt64 = 1
     private var now: Int64 = .min
     private var lastSweep: Int64 = .min
@@ -56,9 +55,20 @@ public struct FlowTracker {
     /// (for memory and output), at most this often in capture time.
     static let sweepInterval: Int64 = 5 * FlowConfiguration.second
 
+    /// A tracker that hands each ended flow to `sink`.
     public init(configuration: FlowConfiguration = FlowConfiguration(), sink: @escaping (FlowRecord) -> Void) {
         self.configuration = configuration
         self.sink = sink
+        self.observer = nil
+        self.table = FlowTable(initialCapacity: 1024)
+    }
+
+    /// A tracker that shows `observer` every flow's payloads while it asks for them, and hands it
+    /// each ended flow.
+    public init(configuration: FlowConfiguration = FlowConfiguration(), observer: any FlowObserver) {
+        self.configuration = configuration
+        self.sink = { _ in }
+        self.observer = observer
         self.table = FlowTable(initialCapacity: 1024)
     }
 
@@ -96,6 +106,7 @@ public struct FlowTracker {
         let index = flow(for: key, packet: &p, fromA: fromA, time: time, input: input, number: number, parent: parent)
         let fromOriginator = fromA == table[index].originatorIsA
         count(index, &p, fromOriginator: fromOriginator, wireLength: wireLength, time: time)
+        if table[index].inspecting { inspect(index, &p, frame: frame, fromOriginator: fromOriginator, time: time) }
 
         if p.protocolNumber == .icmp || p.protocolNumber == .icmpv6 {
             if ICMPHeader.isError(type: p.icmpType, v6: p.protocolNumber == .icmpv6) {
@@ -152,6 +163,15 @@ public struct FlowTracker {
         nextUID &+= 1
         stats.flowsCreated &+= 1
         let index = table.insert(state, hash: hash)
+        if let observer {
+            let originatorIsA = table[index].originatorIsA
+            let start = FlowStart(slot: index, uid: table[index].uid, time: time, protocolNumber: p.protocolNumber,
+                                  originator: originatorIsA ? key.addressA : key.addressB,
+                                  originatorPort: originatorIsA ? key.portA : key.portB,
+                                  responder: originatorIsA ? key.addressB : key.addressA,
+                                  responderPort: originatorIsA ? key.portB : key.portA, tunnelParent: parent)
+            table[index].inspecting = observer.flowStarted(start)
+        }
         if table.count > stats.maximumLiveFlows {
             stats.maximumLiveFlows = table.count
             stats.flowTableBytes = max(stats.flowTableBytes, table.memoryBytes)
@@ -164,6 +184,31 @@ public struct FlowTracker {
                                 time: Int64) {
         table[index].count(&p, fromOriginator: fromOriginator, wireLength: wireLength, time: time,
                            configuration: configuration, anomalies: &anomalies)
+    }
+
+    // MARK: - Inspection
+
+    /// Shows the observer one packet of a flow it inspects: TCP segments with payload or SYN/FIN/RST,
+    /// UDP datagrams that are whole (a fragmented one comes when reassembled, from `deliverDatagram`).
+    private mutating func inspect(_ index: Int, _ p: inout DecodedPacket, frame: Span<UInt8>, fromOriginator: Bool,
+                                  time: Int64) {
+        guard let observer, p.transportComplete else { return }
+        let isTCP = p.protocolNumber == .tcp
+        guard p.payloadCaptured > 0, isTCP || (p.protocolNumber == .udp && !p.isFragment) else { return }
+        let sender = fromOriginator ? table[index].tcp.originator : table[index].tcp.responder
+        let start = min(p.payloadOffset, frame.count)
+        let end = min(frame.count, start &+ max(0, p.payloadCaptured))
+        let segment = InspectedSegment(slot: index, uid: table[index].uid, time: time, fromOriginator: fromOriginator,
+                                       protocolNumber: p.protocolNumber, tcpFlags: p.tcpFlags,
+                                       // A SYN's data starts one after the SYN's own number.
+                                       tcpSequence: p.tcpFlags.contains(.syn) ? p.tcpSequence &+ 1 : p.tcpSequence,
+                                       streamBase: isTCP && sender.sawSYN ? sender.startSeq32 &+ 1 : nil,
+                                       claimedLength: max(0, p.payloadLength),
+                                       sourceMAC: p.hasMACs ? p.sourceMAC : 0,
+                                       destinationMAC: p.hasMACs ? p.destinationMAC : 0)
+        if !observer.inspect(segment, payload: frame.extracting(start..<end)) {
+            table[index].inspecting = false
+        }
     }
 
     // MARK: - ICMP errors
@@ -346,11 +391,32 @@ public struct FlowTracker {
         stats.datagramsReassembled &+= 1
         guard let (key, fromA) = entry.flow, let total = entry.totalLength, total >= 8,
               let index = table.find(key, hash: key.hashValue64) else { return }
+        guard let observer, table[index].inspecting else { return }
         let fromOriginator = fromA == table[index].originatorIsA
-        let uid = table[index].uid
-        if let observer = reassembledDatagram {
-            let payload = entry.data.span.extracting(8..<total)
-            observer(uid, fromOriginator, payload)
+        let segment = InspectedSegment(slot: index, uid: table[index].uid, time: table[index].lastTime,
+                                       fromOriginator: fromOriginator, protocolNumber: .udp,
+                                       tcpFlags: TCPFlags(rawValue: 0), tcpSequence: 0, streamBase: nil,
+                                       claimedLength: total &- 8,
+                                       sourceMAC: 0, destinationMAC: 0)
+        if !observer.inspect(segment, payload: entry.data.span.extracting(8..<total)) {
+            table[index].inspecting = false
+        }
+    }
+
+    /// A datagram whose other fragments never came: the observer still sees what its first
+    /// fragment(s) carried (a cut datagram, like a snapped packet), so a lost tail does not hide
+    /// what the start says.
+    private mutating func deliverPartialDatagram(_ entry: FragmentEntry) {
+        guard let observer, entry.reassemble, let (key, fromA) = entry.flow,
+              let first = entry.covered.first, first.lowerBound == 0, first.upperBound > 8,
+              let index = table.find(key, hash: key.hashValue64), table[index].inspecting else { return }
+        let claimed = entry.data.count >= 8 ? Int(entry.data.span.be16(4)) &- 8 : 0
+        let segment = InspectedSegment(slot: index, uid: table[index].uid, time: table[index].lastTime,
+                                       fromOriginator: fromA == table[index].originatorIsA, protocolNumber: .udp,
+                                       tcpFlags: TCPFlags(rawValue: 0), tcpSequence: 0, streamBase: nil,
+                                       claimedLength: max(claimed, first.upperBound &- 8), sourceMAC: 0, destinationMAC: 0)
+        if !observer.inspect(segment, payload: entry.data.span.extracting(8..<first.upperBound)) {
+            table[index].inspecting = false
         }
     }
 
@@ -366,6 +432,7 @@ public struct FlowTracker {
             guard let entry = fragments.removeValue(forKey: fragmentKey) else { continue }
             fragmentBytes &-= entry.data.count
             anomalies.note(.fragmentReassemblyTimeout)
+            deliverPartialDatagram(entry)
             guard !entry.pending.isEmpty else { continue }
             anomalies.note(.fragmentWithoutFirst, count: UInt64(entry.pending.count))
             let key = FlowKey(source: fragmentKey.source, sourcePort: 0, destination: fragmentKey.destination,
@@ -428,7 +495,11 @@ public struct FlowTracker {
         let record = table[index].record(reason: reason)
         table.remove(at: index)
         stats.endedByReason[reason.index] &+= 1
-        sink(record)
+        if let observer {
+            observer.flowEnded(record, slot: index)
+        } else {
+            sink(record)
+        }
     }
 
     /// Ends every remaining flow (the capture is over), oldest first. Fragments still waiting for

@@ -30,6 +30,9 @@ public struct TCPEndpoint: Sendable {
     public var rstCount: UInt16 = 0
     /// Zeek keeps the initial sequence number as a signed 64-bit value holding a 32-bit number.
     var startSeq: Int64 = 0
+    /// Whether this side's SYN was seen: then `startSeq` is its initial sequence number (else it
+    /// was guessed from the first segment seen).
+    public var sawSYN = false
     var lastSeq: UInt32 = 0
     var ackSeq: UInt32 = 0
     var seqWraps: UInt32 = 0
@@ -326,6 +329,7 @@ public struct TCPConnection: Sendable {
     private static func initEndpoint(_ e: inout TCPEndpoint, flags: TCPFlags, first: UInt32, last: UInt32,
                                      anomalies: inout Anomalies) {
         let syn = flags.contains(.syn)
+        if syn { e.sawSYN = true }
         switch e.state {
         case .inactive:
             if syn {

@@ -132,22 +132,28 @@ extension MutableSpan where Element == UInt8 {
         for i in 0..<h.count { put(h[i], &at) }
     }
 
-    /// A JSON string literal (RFC 8259 §7); needs up to 6 bytes per input byte plus 2.
+    /// A JSON string literal (RFC 8259 §7); needs up to 6 bytes per input byte plus 2. Reads the
+    /// string's UTF-8 storage as a span (no per-character iteration).
     public mutating func putJSONString(_ s: String, _ at: inout Int) {
         put(UInt8(ascii: "\""), &at)
-        for b in s.utf8 {
+        let bytes = s.utf8Span.span
+        for i in 0..<bytes.count {
+            let b = bytes[i]
+            if b >= 0x20 && b != 0x22 && b != 0x5C {
+                self[at] = b
+                at &+= 1
+                continue
+            }
             switch b {
             case UInt8(ascii: "\""): put("\\\"", &at)
             case UInt8(ascii: "\\"): put("\\\\", &at)
             case UInt8(ascii: "\n"): put("\\n", &at)
             case UInt8(ascii: "\r"): put("\\r", &at)
             case UInt8(ascii: "\t"): put("\\t", &at)
-            case 0..<0x20:
+            default:
                 put("\\u00", &at)
                 put(hexDigit(b >> 4), &at)
                 put(hexDigit(b & 0xF), &at)
-            default:
-                put(b, &at)
             }
         }
         put(UInt8(ascii: "\""), &at)

@@ -1,3 +1,4 @@
+public import Classify
 public import Flows
 import Wire
 
@@ -5,11 +6,16 @@ import Wire
 ///
 /// - `jsonl`: one JSON object per line, fields in the contract's order; optional fields absent
 ///   when unknown. Extra fields after the contract's: `missed_bytes`, `tunnel_parents`,
-///   `first_packet` (and `first_packet_file` when several inputs were read).
+///   `first_packet` (and `first_packet_file` when several inputs were read); then what
+///   classification learned: `services` (when a flow carried several), one object per protocol
+///   (`tls`, `http`, `dns`, ...), and `notes`.
 /// - `tsv`: a Zeek ASCII log (`#separator`, `#fields`, `#types` headers; `-` for unset), readable by
 ///   `zeek-cut` and every tool that reads conn.log.
 /// - `table`: aligned columns for people.
-public final class FlowRecordWriter {
+///
+/// `@unchecked Sendable`: a writer is used by one thread at a time — during a concurrent run by the
+/// thread that finishes flows, and by the caller once the run returned (which waits for it).
+public final class FlowRecordWriter: @unchecked Sendable {
     public enum Format: String, Sendable, CaseIterable { case jsonl, tsv, table }
 
     public let format: Format
@@ -39,9 +45,20 @@ public final class FlowRecordWriter {
     public func write(_ r: FlowRecord) {
         switch format {
         case .jsonl:
-            output.withWriter { appendJSON(r, to: &$0) }
+            output.withWriter { appendJSON(r, facts: nil, to: &$0) }
         case .tsv: writeTSV(r)
         case .table: writeTable(r)
+        }
+    }
+
+    /// Writes a flow with what classification learned (JSON lines carry every fact; TSV and the
+    /// table the contract's service and server name).
+    public func write(_ flow: ClassifiedFlow) {
+        switch format {
+        case .jsonl:
+            output.withWriter { appendJSON(flow.record, facts: flow.facts, to: &$0) }
+        case .tsv: writeTSV(flow.record)
+        case .table: writeTable(flow.record)
         }
     }
 
@@ -57,9 +74,9 @@ public final class FlowRecordWriter {
     // MARK: - JSON lines
 
     /// One JSON line for `r`, fields in the contract's order.
-    public func json(_ r: FlowRecord) -> String {
+    public func json(_ r: FlowRecord, facts: FlowFacts? = nil) -> String {
         var w = ByteWriter(capacity: 4096)
-        appendJSON(r, to: &w)
+        appendJSON(r, facts: facts, to: &w)
         return String(decoding: w.written, as: UTF8.self)
     }
 
@@ -71,7 +88,7 @@ public final class FlowRecordWriter {
         return 1024 + 6 * strings + 16 * r.icmpErrors.count
     }
 
-    func appendJSON(_ r: FlowRecord, to w: inout ByteWriter) {
+    func appendJSON(_ r: FlowRecord, facts: FlowFacts?, to w: inout ByteWriter) {
         let file = inputNames.count > 1 && r.firstInput < inputNames.count ? inputNames[r.firstInput] : nil
         w.write(reserving: maximumJSONLength(r)) { o, at in
             o.put("{\"ts\":", &at)
@@ -160,8 +177,9 @@ public final class FlowRecordWriter {
                 o.put(",\"first_packet_file\":", &at)
                 o.putJSONString(file, &at)
             }
-            o.put("}\n", &at)
         }
+        if let facts { FactJSON.append(facts, to: &w) }
+        w.write(reserving: 2) { o, at in o.put("}\n", &at) }
     }
 
     // MARK: - Zeek TSV
@@ -203,8 +221,8 @@ public final class FlowRecordWriter {
     private func writeTable(_ r: FlowRecord) {
         if !wroteHeader {
             wroteHeader = true
-            output.write(Self.row(["time (UTC)", "proto", "originator", "", "responder", "service", "state",
-                                   "pkts o/r", "bytes o/r", "duration", "history"]))
+            output.write(Self.row(["time (UTC)", "proto", "originator", "", "responder", "service", "server",
+                                   "state", "pkts o/r", "bytes o/r", "duration", "history"]))
         }
         func endpoint(_ a: IPAddress, _ p: UInt16) -> String {
             let hasPorts = r.protocolNumber.hasPorts
@@ -213,14 +231,20 @@ public final class FlowRecordWriter {
         }
         output.write(Self.row([
             Formatting.timeOfDay(r.start), r.protocolNumber.name, endpoint(r.originator, r.originatorPort), "→",
-            endpoint(r.responder, r.responderPort), r.service ?? "-", r.connState.name,
+            endpoint(r.responder, r.responderPort), r.service ?? "-", Self.shortened(r.serverName ?? "-", 28),
+            r.connState.name,
             "\(r.originatorCounters.packets)/\(r.responderCounters.packets)",
             "\(Formatting.bytes(r.originatorCounters.wireBytes))/\(Formatting.bytes(r.responderCounters.wireBytes))",
             Formatting.oneDecimal(Double(r.duration) / 1e9) + "s", r.history.isEmpty ? "-" : r.history.string,
         ]))
     }
 
-    private static let widths = [12, 6, 22, 1, 22, 8, 6, 11, 20, 8, 0]
+    private static let widths = [12, 6, 22, 1, 22, 9, 28, 6, 11, 20, 8, 0]
+
+    /// `text`, or its last `width - 1` characters after an ellipsis (a name's end tells most).
+    static func shortened(_ text: String, _ width: Int) -> String {
+        text.count <= width ? text : "…" + text.suffix(width - 1)
+    }
 
     private static func row(_ columns: [String]) -> String {
         var line = ""

@@ -1,4 +1,5 @@
 public import Analysis
+import Classify
 import Capture
 import Flows
 import Wire
@@ -32,6 +33,13 @@ public enum SummaryText {
         }
         if !ended.isEmpty { flows += " (" + ended.joined(separator: "; ") + ")" }
         parts.append(flows)
+        if let c = s.classification {
+            let named = c.flowsByService.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+                .map { "\($0.key.name) \(Formatting.grouped($0.value))" }
+            parts.append("services: " + (named.isEmpty ? "none" : named.joined(separator: ", "))
+                + "; unclassified \(Formatting.grouped(c.unclassifiedFlows))"
+                + " (\(Formatting.grouped(c.packetsInspected)) packets inspected)")
+        }
 
         let links = s.linkTypes.sorted { $0.key < $1.key }.map { "\($0.key.name) \(Formatting.grouped(UInt64($0.value)))" }
         parts.append("link types: " + (links.isEmpty ? "none" : links.joined(separator: ", ")))

@@ -44,6 +44,10 @@ public enum Anomaly: UInt8, CaseIterable, Sendable {
     case tcpContentGap
     // Flow table
     case flowEvicted
+    // Classification
+    case inspectionMemoryLimit
+    case inspectionMessageTooLarge
+    case quicDecryptionFailed
     // Capture
     case captureLengthExceedsSnapLength
     case captureLengthExceedsOriginalLength
@@ -88,6 +92,9 @@ public enum Anomaly: UInt8, CaseIterable, Sendable {
         case .tcpZeroWindow: "zero_window"
         case .tcpContentGap: "content_gap"
         case .flowEvicted: "flow_evicted"
+        case .inspectionMemoryLimit: "inspection_memory_limit"
+        case .inspectionMessageTooLarge: "inspection_message_too_large"
+        case .quicDecryptionFailed: "quic_decryption_failed"
         case .captureLengthExceedsSnapLength: "caplen_exceeds_snaplen"
         case .captureLengthExceedsOriginalLength: "caplen_exceeds_original_length"
         case .timestampWentBackwards: "timestamp_went_backwards"

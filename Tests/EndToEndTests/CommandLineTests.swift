@@ -96,7 +96,8 @@ import TestSupport
         let lines = r.stdout.split(separator: "\n")
         #expect(lines.first?.hasPrefix("time (UTC)   proto  originator") == true)
         #expect(lines.count == 17)
-        #expect(r.stdout.contains("10:44:43.573 tcp    10.20.0.10:50862       → 10.20.0.1:8080         -        SF     6/6         491 B/609 B"))
+        #expect(r.stdout.contains("10:44:43.573 tcp    10.20.0.10:50862       → 10.20.0.1:8080         http      10.20.0.1"))
+        #expect(r.stdout.contains("10:44:43.993 tcp    10.20.0.10:48078       → 10.20.0.1:8443         tls       server.lan.test"))
     }
 
     @Test func decodeListing() throws {

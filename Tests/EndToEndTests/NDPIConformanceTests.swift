@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Analysis
+import Classify
 @testable import Capture
 @testable import Flows
 @testable import Wire
@@ -200,7 +201,7 @@ import TestSupport
         }
         let expected = parseExpected(text)
         var records: [FlowRecord] = []
-        _ = CaptureRun.run(paths: [pcap]) { records.append($0) }
+        _ = CaptureRun.run(paths: [pcap]) { records.append($0.record) }
         var ours: [Key: Counts] = [:]
         for r in records {
             let o = Endpoint(address: ndpiText(r.originator), port: Int(r.originatorPort))

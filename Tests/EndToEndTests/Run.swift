@@ -1,4 +1,5 @@
 import Analysis
+import Classify
 import Flows
 import Wire
 import Foundation
@@ -8,6 +9,7 @@ import TestSupport
 /// One `audit flows` run in-process: the JSON lines and the summary paragraph.
 struct FlowsRun {
     var records: [FlowRecord] = []
+    var flows: [ClassifiedFlow] = []
     var jsonl = ""
     var summary: RunSummary
 
@@ -15,12 +17,13 @@ struct FlowsRun {
         let paths = names.map(TestPaths.capture)
         let output = OutputBuffer.memory()
         let writer = FlowRecordWriter(format: .jsonl, output: output, inputNames: names)
-        var collected: [FlowRecord] = []
-        summary = CaptureRun.run(paths: paths, options: options) { record in
-            collected.append(record)
-            writer.write(record)
+        var collected: [ClassifiedFlow] = []
+        summary = CaptureRun.run(paths: paths, options: options) { flow in
+            collected.append(flow)
+            writer.write(flow)
         }
-        records = collected
+        flows = collected
+        records = collected.map(\.record)
         jsonl = output.text
     }
 

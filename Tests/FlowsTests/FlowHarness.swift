@@ -2,10 +2,22 @@ import TestSupport
 @testable import Flows
 @testable import Wire
 
-/// Runs frames through the real decoder and flow tracker and collects the records.
-final class FlowHarness {
+/// Runs frames through the real decoder and flow tracker and collects the records, and, as an
+/// observer that inspects every flow, every UDP datagram and TCP segment it is shown.
+final class FlowHarness: FlowObserver {
     var records: [FlowRecord] = []
+    /// (uid, from the originator, payload) of each UDP datagram shown.
     var datagrams: [(UInt64, Bool, [UInt8])] = []
+    /// (uid, from the originator, flags, sequence, payload) of each TCP segment shown.
+    var segments: [(UInt64, Bool, TCPFlags, UInt32, [UInt8])] = []
+    var started: [FlowStart] = []
+    /// The stream base given with each TCP segment (nil: no SYN seen for that side).
+    var bases: [UInt32?] = []
+    /// Ended slots, in order; a test checks that starts and ends pair up.
+    var endedSlots: [Int] = []
+    /// Inspect a flow's first this many packets only (then answer false).
+    var inspectLimit = Int.max
+    private var inspected: [UInt64: Int] = [:]
     private(set) var stats = FlowTracker.Stats()
     private(set) var anomalies = Anomalies()
 
@@ -13,12 +25,10 @@ final class FlowHarness {
 
     @discardableResult
     static func run(_ frames: [(Int64, [UInt8])], configuration: FlowConfiguration = FlowConfiguration(),
-                    start: DecodedPacket.Start = .link(.ethernet)) -> FlowHarness {
+                    start: DecodedPacket.Start = .link(.ethernet), inspectLimit: Int = .max) -> FlowHarness {
         let harness = FlowHarness()
-        var tracker = FlowTracker(configuration: configuration) { harness.records.append($0) }
-        tracker.reassembledDatagram = { uid, fromOriginator, payload in
-            harness.datagrams.append((uid, fromOriginator, (0..<payload.count).map { payload[$0] }))
-        }
+        harness.inspectLimit = inspectLimit
+        var tracker = FlowTracker(configuration: configuration, observer: harness)
         var packet = DecodedPacket()
         var anomalies = Anomalies()
         for (number, (time, frame)) in frames.enumerated() {
@@ -35,6 +45,28 @@ final class FlowHarness {
         anomalies.merge(tracker.anomalies)
         harness.anomalies = anomalies
         return harness
+    }
+
+    func flowStarted(_ flow: borrowing FlowStart) -> Bool {
+        started.append(copy flow)
+        return true
+    }
+
+    func inspect(_ segment: borrowing InspectedSegment, payload: Span<UInt8>) -> Bool {
+        let bytes = (0..<payload.count).map { payload[$0] }
+        if segment.protocolNumber == .udp {
+            datagrams.append((segment.uid, segment.fromOriginator, bytes))
+        } else {
+            segments.append((segment.uid, segment.fromOriginator, segment.tcpFlags, segment.tcpSequence, bytes))
+            bases.append(segment.streamBase)
+        }
+        inspected[segment.uid, default: 0] += 1
+        return inspected[segment.uid]! < inspectLimit
+    }
+
+    func flowEnded(_ record: consuming FlowRecord, slot: Int) {
+        endedSlots.append(slot)
+        records.append(record)
     }
 }
 

@@ -111,6 +111,7 @@ import TestSupport
         #expect(r.originatorCounters.packets == 6)
         #expect(r.originatorBytes == 6000)  // the UDP length of each datagram, once
         #expect(r.originatorCounters.ipBytes == UInt64(2 * (datagram.count + 3 * 20)))
+        // Only the reassembled datagrams are shown, never their fragments.
         #expect(run.datagrams.count == 2)
         #expect(run.datagrams.allSatisfy { $0.2 == payload && $0.1 })
         #expect(run.stats.datagramsReassembled == 2)
@@ -156,12 +157,44 @@ import TestSupport
         #expect(run.stats.tunnelPackets == ["gre": 1])
     }
 
+    /// The observer is shown TCP segments with payload (not bare ACKs, SYNs or FINs), with their
+    /// sequence numbers and where each side's stream starts, and no more packets of a flow once it
+    /// answered false.
+    @Test func theObserverSeesSegmentsUntilItHasEnough() throws {
+        var script = TCPScript()
+        script.handshake()
+        script.client(A | P, seq: 101, ack: 301, length: 10)
+        script.server(A, seq: 301, ack: 111)
+        script.server(A | P, seq: 301, ack: 111, length: 20)
+        script.client(A | F, seq: 111, ack: 321)
+        let all = FlowHarness.run(script.frames)
+        #expect(all.segments.map(\.3) == [101, 301])
+        #expect(all.segments.map(\.1) == [true, false])
+        #expect(all.bases == [101, 301])
+        #expect(all.segments[0].4 == [UInt8](repeating: 0x41, count: 10))
+        #expect(all.started.count == 1 && all.started[0].originatorPort == 40000 && all.started[0].responderPort == 80)
+        let limited = FlowHarness.run(script.frames, inspectLimit: 1)
+        #expect(limited.segments.count == 1)
+        // Inspection does not change what is counted.
+        #expect(limited.records == all.records)
+    }
+
+    /// Every flow's start and end are paired, also for flows that reuse a slot after others ended.
+    @Test func startsAndEndsPairUp() {
+        let frames = (0..<30).map { (Self.t0 + Int64($0) * 40 * FlowHarness.second, udp(client, server, 10000 + $0 % 3, 53)) }
+        let run = FlowHarness.run(frames)
+        #expect(run.started.count == run.records.count)
+        #expect(Set(run.started.map(\.uid)) == Set(run.records.map(\.uidNumber)))
+        #expect(Set(run.endedSlots).count < run.records.count)  // slots were reused
+    }
+
     @Test func theFlowCapEvictsTheLeastRecentlyActive() {
         var configuration = FlowConfiguration()
         configuration.maximumFlows = 8
         let frames = (0..<20).map { (Self.t0 + Int64($0) * 1000, udp(client, server, 10000 + $0, 53)) }
         let run = FlowHarness.run(frames, configuration: configuration)
         #expect(run.records.count == 20)
+        #expect(run.started.count == 20 && run.endedSlots.count == 20)
         #expect(run.stats.flowsEvicted == 12)
         #expect(run.stats.maximumLiveFlows == 8)
         #expect(run.records.filter { $0.endReason == .evicted }.map(\.originatorPort).sorted() == (10000..<10012).map(UInt16.init))

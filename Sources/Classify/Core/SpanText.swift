@@ -1,0 +1,169 @@
+// Text helpers over byte spans, shared by the protocol parsers. Every read is bounds-checked by
+// `Span`; callers check lengths first.
+
+import Wire
+
+extension Span where Element == UInt8 {
+    /// The bytes `range` as text: UTF-8, invalid sequences replaced (names and headers are copied
+    /// out of the packet here, once).
+    func text(_ range: Range<Int>) -> String {
+        String(utf8: extracting(range))
+    }
+
+    /// Whether the bytes at `offset` spell `ascii` exactly. (Short literals live inline in the
+    /// `String`: iterating them allocates nothing.)
+    func matches(_ ascii: String, at offset: Int = 0) -> Bool {
+        guard has(ascii.utf8.count, at: offset) else { return false }
+        var i = offset
+        for c in ascii.utf8 {
+            if self[i] != c { return false }
+            i &+= 1
+        }
+        return true
+    }
+
+    /// Whether the bytes there are (up to the shorter length) the same as `ascii`: a stream that
+    /// may still turn out to be `ascii` when more bytes come.
+    func agrees(with ascii: String) -> Bool {
+        var i = 0
+        for c in ascii.utf8 {
+            if i >= count { return true }
+            if self[i] != c { return false }
+            i &+= 1
+        }
+        return true
+    }
+
+    /// Like `matches`, ignoring ASCII case (`ascii` must be lower case).
+    func matchesIgnoringCase(_ ascii: String, at offset: Int = 0) -> Bool {
+        guard has(ascii.utf8.count, at: offset) else { return false }
+        var i = offset
+        for c in ascii.utf8 {
+            if Self.lower(self[i]) != c { return false }
+            i &+= 1
+        }
+        return true
+    }
+
+    /// The first index of `byte` in `range`, or nil.
+    func firstIndex(of byte: UInt8, in range: Range<Int>) -> Int? {
+        var i = Swift.max(0, range.lowerBound)
+        let end = Swift.min(count, range.upperBound)
+        while i < end {
+            if self[i] == byte { return i }
+            i &+= 1
+        }
+        return nil
+    }
+
+    /// The offset just past the first `\r\n\r\n` (or `\n\n`) at or after `from`, within `limit`
+    /// bytes, or nil.
+    func endOfHeaders(from: Int = 0, limit: Int) -> Int? {
+        let end = Swift.min(count, limit)
+        var i = from
+        while i < end {
+            if self[i] == 0x0A {
+                if i &+ 1 < count && self[i &+ 1] == 0x0A { return i &+ 2 }
+                if i &+ 2 < count && self[i &+ 1] == 0x0D && self[i &+ 2] == 0x0A { return i &+ 3 }
+            }
+            i &+= 1
+        }
+        return nil
+    }
+
+    /// Big-endian `UInt16` at `offset`, or 0 when the bytes are not there.
+    func be16Safe(_ offset: Int) -> UInt16 { has(2, at: offset) ? be16(offset) : 0 }
+
+    static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+
+    /// Whether every byte of `range` is printable ASCII or tab.
+    func isPrintableASCII(_ range: Range<Int>) -> Bool {
+        for i in range where !(self[i] >= 0x20 && self[i] < 0x7F) && self[i] != 0x09 { return false }
+        return true
+    }
+}
+
+/// Hex text of 16-bit values, as fingerprints and reports print them (`"1301"`).
+func hex4(_ value: UInt16) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8](repeating: 0, count: 4)
+    for i in 0..<4 { out[i] = digits[Int((value >> UInt16(12 - 4 * i)) & 0xF)] }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// The header fields of an HTTP-like header block (HTTP, RTSP, SSDP) that classification reads,
+/// from the bytes before the blank line.
+///
+/// Only the fields named in `HeaderBlock.names` are copied out (a request carries a dozen others);
+/// names are matched case-insensitively (RFC 9110 §5.1), values trimmed.
+struct HeaderBlock {
+    /// Wanted field names (lower case) and their values, in order.
+    var fields: [(name: String, value: String)]
+
+    func value(_ name: String) -> String? { fields.first { $0.name == name }?.value }
+
+    static let names: [String] = [
+        "host", "user-agent", "content-type", "content-length", "transfer-encoding", "upgrade",
+        "sec-websocket-protocol", "server", "cseq", "transport", "st", "nt", "usn", "location",
+    ]
+    static let nameBytes: [[UInt8]] = names.map { Array($0.utf8) }
+
+    /// Parses the field lines of `bytes[from..<end]` (from: after the start line; end: just past the
+    /// blank line, or the bytes there are).
+    init(_ bytes: Span<UInt8>, from: Int, end: Int) {
+        fields = []
+        var start = from
+        var i = from
+        let limit = Swift.min(end, bytes.count)
+        while i <= limit {
+            guard i == limit || bytes[i] == 0x0A else {
+                i &+= 1
+                continue
+            }
+            var lineEnd = i
+            if lineEnd > start && bytes[lineEnd &- 1] == 0x0D { lineEnd &-= 1 }
+            if lineEnd > start { field(bytes, start..<lineEnd) }
+            start = i &+ 1
+            i &+= 1
+        }
+    }
+
+    private mutating func field(_ b: Span<UInt8>, _ line: Range<Int>) {
+        guard let colon = b.firstIndex(of: UInt8(ascii: ":"), in: line) else { return }
+        var nameEnd = colon
+        while nameEnd > line.lowerBound && (b[nameEnd &- 1] == 0x20 || b[nameEnd &- 1] == 0x09) { nameEnd &-= 1 }
+        let length = nameEnd &- line.lowerBound
+        for (k, wanted) in Self.nameBytes.enumerated() where wanted.count == length {
+            var equal = true
+            for j in 0..<length where Span<UInt8>.lower(b[line.lowerBound &+ j]) != wanted[j] {
+                equal = false
+                break
+            }
+            if equal {
+                var from = colon &+ 1, to = line.upperBound
+                while from < to && (b[from] == 0x20 || b[from] == 0x09) { from &+= 1 }
+                while to > from && (b[to &- 1] == 0x20 || b[to &- 1] == 0x09) { to &-= 1 }
+                fields.append((Self.names[k], b.text(from..<to)))
+                return
+            }
+        }
+    }
+}
+
+extension String {
+    /// Text from UTF-8 bytes, copied once (invalid sequences replaced, as `String(decoding:)`).
+    init(utf8 bytes: Span<UInt8>) {
+        if let valid = try? UTF8Span(validating: bytes) {
+            self = String(copying: valid)
+        } else {
+            self = String(decoding: Array(span: bytes), as: UTF8.self)
+        }
+    }
+
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,156 @@
+public import Flows
+import Wire
+
+/// What DHCP (RFC 2131/2132) or DHCPv6 (RFC 8415) messages said about a client.
+public struct DHCPFacts: ProtocolFacts, Equatable {
+    public static let key = "dhcp"
+    /// `DISCOVER`, `OFFER`, `REQUEST`, `ACK`, ... (v6: `SOLICIT`, `ADVERTISE`, ...), in order seen.
+    public var messages: [String] = []
+    /// Option 12 (v4) or the client FQDN (option 81 / v6 option 39).
+    public var hostName: String?
+    /// Option 60 (v4) / vendor class option 16 (v6).
+    public var vendorClass: String?
+    /// Option 55, the options the client asked for: an OS fingerprint.
+    public var parameterList: [Int] = []
+    /// The client's hardware address (chaddr).
+    public var clientMAC: String?
+    public var requestedAddress: String?
+    /// The address the server gave (yiaddr of an ACK/OFFER).
+    public var assignedAddress: String?
+    public var version6 = false
+
+    public func report<Sink: FactSink>(to sink: inout Sink) {
+        sink.add("messages", messages)
+        sink.add("host_name", hostName)
+        sink.add("vendor_class", vendorClass)
+        sink.add("parameter_list", numbers: parameterList)
+        sink.add("client_mac", clientMAC)
+        sink.add("requested_address", requestedAddress)
+        sink.add("assigned_address", assignedAddress)
+        sink.add("v6", version6)
+    }
+
+    public init() {}
+}
+
+/// DHCP by content: a BOOTP message (op 1 or 2, hardware address length ≤ 16) with the magic
+/// cookie 99.130.83.99 at byte 236 (RFC 2131 §3); DHCPv6 (on 546/547): a known message type whose
+/// options fill the datagram exactly (RFC 8415 §8, §21.1).
+public struct DHCPAnalyzer: ProtocolAnalyzer {
+    public let service = Service.dhcp
+    public let transports: [Transport] = [.udp]
+    public let hintPorts: [UInt16] = [67, 68, 546, 547]
+    public let probeDatagrams = 1
+
+    public init() {}
+
+    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+        if DHCPMessage.isBOOTP(bytes) { return .match }
+        if (context.uses(port: 546) || context.uses(port: 547)) && DHCPMessage.isDHCPv6(bytes) { return .match }
+        return .noMatch
+    }
+
+    public func makeSession(flow: FlowStart) -> any ProtocolSession { DHCPSession() }
+}
+
+enum DHCPMessage {
+    static func isBOOTP(_ b: Span<UInt8>) -> Bool {
+        guard b.count >= 240, b[0] == 1 || b[0] == 2, b[2] <= 16 else { return false }
+        return b.be32(236) == 0x6382_5363
+    }
+
+    static func isDHCPv6(_ b: Span<UInt8>) -> Bool {
+        guard b.count >= 4, (1...13).contains(b[0]) else { return false }
+        var at = 4
+        while at &+ 4 <= b.count {
+            let n = Int(b.be16(at &+ 2))
+            guard b.has(n, at: at &+ 4) else { return false }
+            at &+= 4 &+ n
+        }
+        return at == b.count
+    }
+
+    static let v4Names = ["", "DISCOVER", "OFFER", "REQUEST", "DECLINE", "ACK", "NAK", "RELEASE", "INFORM"]
+    static let v6Names = ["", "SOLICIT", "ADVERTISE", "REQUEST", "CONFIRM", "RENEW", "REBIND", "REPLY", "RELEASE",
+                          "DECLINE", "RECONFIGURE", "INFORMATION-REQUEST", "RELAY-FORW", "RELAY-REPL"]
+}
+
+final class DHCPSession: ProtocolSession {
+    var facts = DHCPFacts()
+    var messages = 0
+    var wantsMore: Bool { messages < 32 }
+
+    func consume(_ bytes: Span<UInt8>, context: inout SessionContext) -> Consumption {
+        messages &+= 1
+        if DHCPMessage.isBOOTP(bytes) { readV4(bytes) } else if DHCPMessage.isDHCPv6(bytes) { readV6(bytes) }
+        return .consumed(bytes.count)
+    }
+
+    private func readV4(_ b: Span<UInt8>) {
+        if facts.clientMAC == nil && b[1] == 1 && b[2] == 6 {
+            facts.clientMAC = (0..<6).map { hex2(b[28 &+ $0]) }.joined(separator: ":")
+        }
+        var type: UInt8 = 0
+        var at = 240
+        while at < b.count {
+            let code = b[at]
+            if code == 255 { break }
+            if code == 0 { at &+= 1; continue }
+            guard b.has(2, at: at) else { break }
+            let n = Int(b[at &+ 1])
+            let start = at &+ 2
+            guard b.has(n, at: start) else { break }
+            let r = start..<(start &+ n)
+            switch code {
+            case 53 where n == 1: type = b[start]
+            case 12 where facts.hostName == nil: facts.hostName = b.text(r)
+            case 81 where facts.hostName == nil && n > 3: facts.hostName = b.text((start &+ 3)..<r.upperBound)
+            case 60 where facts.vendorClass == nil: facts.vendorClass = b.text(r)
+            case 55 where facts.parameterList.isEmpty: facts.parameterList = r.map { Int(b[$0]) }
+            case 50 where n == 4: facts.requestedAddress = IPAddress(ipv4: b.be32(start)).description
+            default: break
+            }
+            at = r.upperBound
+        }
+        if type == 5 || type == 2, b.be32(16) != 0 {
+            facts.assignedAddress = IPAddress(ipv4: b.be32(16)).description
+        }
+        let name = Int(type) < DHCPMessage.v4Names.count && type > 0 ? DHCPMessage.v4Names[Int(type)] : "TYPE\(type)"
+        if !facts.messages.contains(name) && facts.messages.count < 8 { facts.messages.append(name) }
+    }
+
+    private func readV6(_ b: Span<UInt8>) {
+        facts.version6 = true
+        let type = Int(b[0])
+        let name = type < DHCPMessage.v6Names.count ? DHCPMessage.v6Names[type] : "TYPE\(type)"
+        if !facts.messages.contains(name) && facts.messages.count < 8 { facts.messages.append(name) }
+        var at = 4
+        while at &+ 4 <= b.count {
+            let code = b.be16(at)
+            let n = Int(b.be16(at &+ 2))
+            let start = at &+ 4
+            guard b.has(n, at: start) else { break }
+            switch code {
+            case 39 where n > 1 && facts.hostName == nil:
+                // Client FQDN (RFC 4704): flags(1) then the name in DNS wire format.
+                if let (name, _) = DNSMessage.name(b.extracting(0..<(start &+ n)), at: start &+ 1) { facts.hostName = name }
+            case 16 where n > 6 && facts.vendorClass == nil:
+                // enterprise(4) then length-prefixed data.
+                let length = Int(b.be16(start &+ 4))
+                facts.vendorClass = b.text((start &+ 6)..<min(start &+ 6 &+ length, start &+ n))
+            case 6 where facts.parameterList.isEmpty:
+                var i = start
+                while i &+ 2 <= start &+ n { facts.parameterList.append(Int(b.be16(i))); i &+= 2 }
+            default: break
+            }
+            at = start &+ n
+        }
+    }
+
+    func finish(_ ending: FlowEnding, into facts: inout FlowFacts) { facts.details.append(self.facts) }
+}
+
+func hex2(_ b: UInt8) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    return String(decoding: [digits[Int(b >> 4)], digits[Int(b & 0xF)]], as: UTF8.self)
+}

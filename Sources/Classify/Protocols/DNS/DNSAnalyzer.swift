@@ -1,0 +1,230 @@
+public import Flows
+public import Wire
+
+/// What a DNS flow asked and was told. Kept typed while the flow lives (text is made when it is
+/// reported, off the packet path).
+public struct DNSFacts: ProtocolFacts, Equatable {
+    public static let key = "dns"
+
+    public struct Query: Sendable, Equatable {
+        public var name: String
+        public var type: UInt16
+    }
+
+    public enum Answer: Sendable, Equatable {
+        case address(IPAddress)
+        case alias(String)
+
+        public var text: String {
+            switch self {
+            case .address(let a): (a.isIPv4 ? "A " : "AAAA ") + a.description
+            case .alias(let name): "CNAME " + name
+            }
+        }
+    }
+
+    /// In the order asked.
+    public var queries: [Query] = []
+    public var answers: [Answer] = []
+    public var rcode: UInt8?
+
+    public func report<Sink: FactSink>(to sink: inout Sink) {
+        sink.add("queries", queries.map { $0.name + " " + DNSMessage.typeName($0.type) })
+        sink.add("answers", answers.map(\.text))
+        sink.add("rcode", rcode.map(DNSMessage.rcodeName))
+    }
+
+    public init() {}
+}
+
+/// What mDNS announcements and answers showed (RFC 6762, DNS-SD RFC 6763).
+public struct MDNSFacts: ProtocolFacts, Equatable {
+    public static let key = "mdns"
+    /// Host names with addresses (A/AAAA owners, `name.local`).
+    public var hosts: [String] = []
+    /// Service types (`_http._tcp.local`) and instances (`Living Room._airplay._tcp.local`).
+    public var services: [String] = []
+    public var instances: [String] = []
+    /// Names asked about.
+    public var queries: [String] = []
+    /// TXT strings of instances (`model=...`), a few.
+    public var texts: [String] = []
+
+    public func report<Sink: FactSink>(to sink: inout Sink) {
+        sink.add("hosts", hosts)
+        sink.add("services", services)
+        sink.add("instances", instances)
+        sink.add("queries", queries)
+        sink.add("texts", texts)
+    }
+
+    public init() {}
+}
+
+/// DNS by content (RFC 1035): a header and exactly the questions and records it declares. Over
+/// TCP, each message has a 2-byte length in front (RFC 1035 §4.2.2). Messages on port 5353 are
+/// mDNS, which RFC 6762 defines by that port.
+public struct DNSAnalyzer: ProtocolAnalyzer {
+    public let service: Service
+    public let transports: [Transport]
+    public let hintPorts: [UInt16]
+    public let probeBytes = 2048
+    public let probeDatagrams = 2
+
+    /// `multicast`: the mDNS analyzer (port 5353); else unicast DNS.
+    public init(multicast: Bool) {
+        service = multicast ? .mdns : .dns
+        transports = multicast ? [.udp] : [.udp, .tcp]
+        hintPorts = multicast ? [5353] : [53, 5355, 853]
+    }
+
+    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+        let isMDNS = context.uses(port: 5353)
+        guard isMDNS == (service == .mdns) else { return .noMatch }
+        if context.transport == .tcp {
+            guard bytes.count >= 2 else { return .needMore }
+            let length = Int(bytes.be16(0))
+            guard length >= 12 else { return .noMatch }
+            guard bytes.count >= 2 &+ length else {
+                if context.isFinal, DNSMessage(parsing: bytes.extracting(2...), lax: true) != nil { return .match }
+                return bytes.count >= 14 && Self.plausibleHeader(bytes.extracting(2...)) ? .needMore : .noMatch
+            }
+            return Self.accept(bytes.extracting(2..<(2 &+ length)), lax: false) ? .match : .noMatch
+        }
+        return Self.accept(bytes, lax: false) ? .match : .noMatch
+    }
+
+    static func plausibleHeader(_ b: Span<UInt8>) -> Bool {
+        guard b.count >= 12 else { return false }
+        let opcode = (b[2] >> 3) & 0xF
+        let counts = Int(b.be16(4)) &+ Int(b.be16(6)) &+ Int(b.be16(8)) &+ Int(b.be16(10))
+        return opcode <= 6 && opcode != 3 && counts >= 1 && counts <= DNSMessage.maximumRecords
+    }
+
+    static func accept(_ b: Span<UInt8>, lax: Bool) -> Bool {
+        guard let message = DNSMessage(parsing: b, lax: lax, decodeNames: false) else { return false }
+        // A header of zeros is not DNS; a query asks something.
+        if message.questions.isEmpty && message.answers.isEmpty && message.additionals.isEmpty { return false }
+        return message.isResponse || !message.questions.isEmpty
+    }
+
+    public func makeSession(flow: FlowStart) -> any ProtocolSession {
+        DNSSession(multicast: service == .mdns)
+    }
+}
+
+/// Reads every message of a DNS flow: questions and answers for the facts, and each answer's
+/// addresses into the shared name cache (the name the client asked for, through CNAME chains).
+final class DNSSession: ProtocolSession {
+    let multicast: Bool
+    var dns = DNSFacts()
+    var mdns = MDNSFacts()
+    var messages = 0
+
+    init(multicast: Bool) {
+        self.multicast = multicast
+    }
+
+    var wantsMore: Bool { true }
+
+    func consume(_ bytes: Span<UInt8>, context: inout SessionContext) -> Consumption {
+        if context.transport == .tcp {
+            guard bytes.count >= 2 else { return context.isFinal ? .done : .needMore }
+            let length = Int(bytes.be16(0))
+            guard bytes.count >= 2 &+ length else {
+                if context.isFinal {
+                    let message = bytes.extracting(2...)
+                    if let m = DNSMessage(parsing: message, lax: true) { read(m, message, context: context) }
+                }
+                return context.isFinal ? .done : .needMore
+            }
+            let message = bytes.extracting(2..<(2 &+ length))
+            if let m = DNSMessage(parsing: message, lax: true) { read(m, message, context: context) }
+            return .consumed(2 &+ length)
+        }
+        if let m = DNSMessage(parsing: bytes, lax: true) { read(m, bytes, context: context) }
+        return .consumed(bytes.count)
+    }
+
+    private func read(_ m: DNSMessage, _ b: Span<UInt8>, context: SessionContext) {
+        messages &+= 1
+        if multicast {
+            readMulticast(m, b, context: context)
+            return
+        }
+        for q in m.questions where dns.queries.count < 16 {
+            let query = DNSFacts.Query(name: q.name, type: q.type)
+            if !dns.queries.contains(query) { dns.queries.append(query) }
+        }
+        guard m.isResponse else { return }
+        if dns.rcode == nil || m.rcode != 0 { dns.rcode = m.rcode }
+        // Answers name addresses by the name that was asked for: CNAME chains lead back to it. The
+        // usual answer points its owner name at the question (offset 12): no decoding needed then.
+        let asked = m.questions.first?.name
+        var aliases: [String: String] = [:]
+        for r in m.answers where r.type == 5 {
+            guard let target = r.target(in: b) else { continue }
+            let owner = b.be16Safe(r.nameOffset) == 0xC00C ? asked ?? "" : r.name(in: b)
+            aliases[target] = aliases[owner] ?? owner
+            add(.alias(target))
+        }
+        for r in m.answers {
+            guard let address = r.address(in: b) else { continue }
+            let owner: String
+            if let asked, b.be16Safe(r.nameOffset) == 0xC00C {
+                owner = asked
+            } else {
+                owner = r.name(in: b)
+            }
+            let name = aliases[owner] ?? owner
+            context.shared.names.add(name: name, address: address, client: context.receiver, time: context.time, ttl: r.ttl)
+            add(.address(address))
+        }
+    }
+
+    private func add(_ answer: DNSFacts.Answer) {
+        if dns.answers.count < 32 && !dns.answers.contains(answer) { dns.answers.append(answer) }
+    }
+
+    private func readMulticast(_ m: DNSMessage, _ b: Span<UInt8>, context: SessionContext) {
+        for q in m.questions { insert(q.name, into: &mdns.queries, limit: 32) }
+        for r in m.answers + m.additionals {
+            switch r.type {
+            case 1, 28:
+                guard let address = r.address(in: b) else { continue }
+                let name = r.name(in: b)
+                insert(name, into: &mdns.hosts, limit: 16)
+                // mDNS answers name link-local hosts too: flows to them can be named after them.
+                context.shared.names.add(name: name, address: address, client: context.receiver, time: context.time,
+                                         ttl: r.ttl)
+            case 12:
+                guard let target = r.target(in: b, preservingCase: true) else { continue }
+                let owner = r.name(in: b)
+                if owner == "_services._dns-sd._udp.local" {
+                    insert(target, into: &mdns.services, limit: 32)
+                } else {
+                    insert(owner, into: &mdns.services, limit: 32)
+                    insert(target, into: &mdns.instances, limit: 32)
+                }
+            case 33:
+                insert(r.name(in: b, preservingCase: true), into: &mdns.instances, limit: 32)
+            case 16:
+                for text in r.texts(in: b) where !text.isEmpty { insert(text, into: &mdns.texts, limit: 16) }
+            default:
+                break
+            }
+        }
+    }
+
+    private func insert(_ value: String, into list: inout [String], limit: Int) {
+        if list.count < limit && !list.contains(value) { list.append(value) }
+    }
+
+    func finish(_ ending: FlowEnding, into facts: inout FlowFacts) {
+        if multicast {
+            facts.details.append(mdns)
+        } else {
+            facts.details.append(dns)
+        }
+    }
+}

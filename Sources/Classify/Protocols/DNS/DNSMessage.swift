@@ -1,0 +1,234 @@
+public import Wire
+
+/// A DNS message (RFC 1035 §4.1), as DNS, mDNS (RFC 6762) and LLMNR carry it.
+///
+///     header: ID(2) flags(2: QR opcode(4) AA TC RD RA Z AD CD rcode(4)) QDCOUNT ANCOUNT NSCOUNT ARCOUNT
+///     question: QNAME QTYPE(2) QCLASS(2)
+///     resource record: NAME TYPE(2) CLASS(2) TTL(4) RDLENGTH(2) RDATA
+///
+/// Contract: strict by default — every declared question and record must be present and well
+/// formed (names of labels ≤ 63 bytes, ≤ 255 bytes in all, compression pointers that point back
+/// and do not loop), and nothing may follow them. `lax` (a datagram the capture cut short) keeps
+/// every question and record read before the cut. Nil when the header is not there or (strict)
+/// anything is wrong. Never traps, never loops.
+public struct DNSMessage: Sendable, Equatable {
+    public struct Question: Sendable, Equatable {
+        public var name: String
+        public var type: UInt16
+    }
+
+    /// A resource record, by where its parts are in the message: names and data are decoded on
+    /// demand (`name(in:)`, `address(in:)`, `target(in:)`), since most records are never looked at.
+    public struct Record: Sendable, Equatable {
+        public var nameOffset: Int
+        public var type: UInt16
+        public var ttl: UInt32
+        public var data: Range<Int>
+
+        public func name(in b: Span<UInt8>, preservingCase: Bool = false) -> String {
+            DNSMessage.name(b, at: nameOffset, preservingCase: preservingCase)?.0 ?? ""
+        }
+
+        /// The address of an A or AAAA record.
+        public func address(in b: Span<UInt8>) -> IPAddress? {
+            if type == 1 && data.count == 4 { return IPAddress(ipv4: b.be32(data.lowerBound)) }
+            if type == 28 && data.count == 16 {
+                return IPAddress(high: b.be64(data.lowerBound), low: b.be64(data.lowerBound &+ 8))
+            }
+            return nil
+        }
+
+        /// The name a CNAME, PTR, NS or DNAME record points to; an SRV record's target.
+        public func target(in b: Span<UInt8>, preservingCase: Bool = false) -> String? {
+            switch type {
+            case 5, 12, 2, 39: return DNSMessage.name(b, at: data.lowerBound, preservingCase: preservingCase)?.0
+            case 33 where data.count >= 7: return DNSMessage.name(b, at: data.lowerBound &+ 6, preservingCase: preservingCase)?.0
+            default: return nil
+            }
+        }
+
+        /// The strings of a TXT record.
+        public func texts(in b: Span<UInt8>) -> [String] {
+            guard type == 16 else { return [] }
+            var strings: [String] = []
+            var i = data.lowerBound
+            while i < data.upperBound, strings.count < 16 {
+                let n = Int(b[i])
+                let end = min(i &+ 1 &+ n, data.upperBound)
+                strings.append(b.text((i &+ 1)..<end))
+                i &+= 1 &+ n
+            }
+            return strings
+        }
+    }
+
+    public var id: UInt16
+    public var isResponse: Bool
+    public var opcode: UInt8
+    public var rcode: UInt8
+    public var truncated: Bool
+    public var questions: [Question] = []
+    public var answers: [Record] = []
+    public var authorities = 0
+    public var additionals: [Record] = []
+    /// Bytes the message took.
+    public var length = 0
+    public var isComplete = false
+
+    static let maximumRecords = 512
+
+    /// `decodeNames: false` checks the questions' names without making strings of them (probes).
+    public init?(parsing b: Span<UInt8>, lax: Bool = false, decodeNames: Bool = true) {
+        guard b.count >= 12 else { return nil }
+        id = b.be16(0)
+        let flags = b.be16(2)
+        isResponse = flags & 0x8000 != 0
+        opcode = UInt8((flags >> 11) & 0xF)
+        truncated = flags & 0x0200 != 0
+        rcode = UInt8(flags & 0xF)
+        let qd = Int(b.be16(4)), an = Int(b.be16(6)), ns = Int(b.be16(8)), ar = Int(b.be16(10))
+        guard opcode <= 6, opcode != 3 else { return nil }
+        guard qd &+ an &+ ns &+ ar <= Self.maximumRecords else { return nil }
+        var at = 12
+        for _ in 0..<qd {
+            var name = ""
+            var end: Int?
+            if decodeNames {
+                if let (decoded, next) = Self.name(b, at: at) { name = decoded; end = next }
+            } else if let next = Self.skipName(b, at: at) {
+                end = next
+            }
+            guard let next = end, b.has(4, at: next) else {
+                if lax { length = at; return }
+                return nil
+            }
+            questions.append(Question(name: name, type: b.be16(next)))
+            at = next &+ 4
+        }
+        for section in 0..<3 {
+            let n = section == 0 ? an : section == 1 ? ns : ar
+            for _ in 0..<n {
+                guard let next = Self.skipName(b, at: at), b.has(10, at: next) else {
+                    if lax { length = at; return }
+                    return nil
+                }
+                let dataLength = Int(b.be16(next &+ 8))
+                let dataStart = next &+ 10
+                guard b.has(dataLength, at: dataStart) else {
+                    if lax { length = at; return }
+                    return nil
+                }
+                let record = Record(nameOffset: at, type: b.be16(next), ttl: b.be32(next &+ 4),
+                                    data: dataStart..<(dataStart &+ dataLength))
+                switch section {
+                case 0: answers.append(record)
+                case 1: authorities &+= 1
+                default: if additionals.count < 64 { additionals.append(record) }
+                }
+                at = dataStart &+ dataLength
+            }
+        }
+        length = at
+        isComplete = true
+        guard lax || at == b.count else { return nil }
+    }
+
+    /// The offset after the name at `offset`, checking it as `name` does but building nothing.
+    static func skipName(_ b: Span<UInt8>, at offset: Int) -> Int? {
+        var at = offset
+        var total = 0
+        while true {
+            guard b.has(1, at: at) else { return nil }
+            let length = Int(b[at])
+            switch length & 0xC0 {
+            case 0x00:
+                if length == 0 { return at &+ 1 }
+                total &+= length &+ 1
+                guard total <= 255, b.has(1 &+ length, at: at) else { return nil }
+                at &+= 1 &+ length
+            case 0xC0:
+                // The rest of the name is elsewhere (checked when the name is read).
+                guard b.has(2, at: at), Int(b.be16(at) & 0x3FFF) < at else { return nil }
+                return at &+ 2
+            default:
+                return nil
+            }
+        }
+    }
+
+    /// A domain name at `offset` (RFC 1035 §4.1.4 compression), without the final dot (`"."` for
+    /// the root), lower case unless `preservingCase` (DNS-SD instance names are for people, RFC 6763
+    /// §4.1.1), and the offset after it in the message.
+    static func name(_ b: Span<UInt8>, at offset: Int, preservingCase: Bool = false) -> (String, Int)? {
+        var text: InlineArray<256, UInt8> = InlineArray(repeating: 0)
+        var count = 0
+        var at = offset
+        var after: Int?
+        var jumps = 0
+        while true {
+            guard b.has(1, at: at) else { return nil }
+            let length = Int(b[at])
+            switch length & 0xC0 {
+            case 0x00:
+                if length == 0 {
+                    let name = count == 0 ? "." : String(utf8: text.span.extracting(0..<count))
+                    return (name, after ?? at &+ 1)
+                }
+                guard b.has(1 &+ length, at: at), count &+ length < 255 else { return nil }
+                if count > 0 {
+                    text[count] = UInt8(ascii: ".")
+                    count &+= 1
+                }
+                for i in 1...length {
+                    text[count] = preservingCase ? b[at &+ i] : Span<UInt8>.lower(b[at &+ i])
+                    count &+= 1
+                }
+                at &+= 1 &+ length
+            case 0xC0:
+                guard b.has(2, at: at) else { return nil }
+                let target = Int(b.be16(at) & 0x3FFF)
+                // Pointers point back (RFC 1035 §4.1.4: "a prior occurrence"); a bound on jumps
+                // stops loops whatever they point at.
+                guard target < at, jumps < 64 else { return nil }
+                if after == nil { after = at &+ 2 }
+                jumps &+= 1
+                at = target
+            default:
+                return nil  // 0x40 and 0x80 label types are obsolete / reserved (RFC 6891 §5).
+            }
+        }
+    }
+
+    /// Type mnemonics for reports.
+    public static func typeName(_ type: UInt16) -> String {
+        switch type {
+        case 1: "A"
+        case 2: "NS"
+        case 5: "CNAME"
+        case 6: "SOA"
+        case 12: "PTR"
+        case 15: "MX"
+        case 16: "TXT"
+        case 28: "AAAA"
+        case 33: "SRV"
+        case 41: "OPT"
+        case 47: "NSEC"
+        case 64: "SVCB"
+        case 65: "HTTPS"
+        case 255: "ANY"
+        default: "TYPE\(type)"
+        }
+    }
+
+    public static func rcodeName(_ rcode: UInt8) -> String {
+        switch rcode {
+        case 0: "NOERROR"
+        case 1: "FORMERR"
+        case 2: "SERVFAIL"
+        case 3: "NXDOMAIN"
+        case 4: "NOTIMP"
+        case 5: "REFUSED"
+        default: "RCODE\(rcode)"
+        }
+    }
+}

@@ -1,0 +1,269 @@
+import Wire
+
+/// The start of an HTTP/1.x message (RFC 9112): the start line and the header fields before the
+/// blank line. Shared by RTSP (RFC 7826) and SSDP, which use the same syntax.
+///
+/// Contract: `StartLine.parse` needs only the first line; `HTTPHead.parse` needs the whole header
+/// block (`.needMore` until the blank line, within `limit` bytes). With `isFinal`, a cut header
+/// block is read as far as it goes. A request's method must be a known one; a damaged version
+/// (fuzzed captures, HTTP/0.9) is replaced by what the method implies. Header names are compared
+/// case-insensitively (RFC 9110 §5.1). Works on bytes: only the target (at most 512 bytes), the
+/// version and wanted header values become strings. Never traps.
+enum StartLine: Equatable {
+    /// `METHOD SP target SP VERSION`
+    case request(method: String, target: String, version: String)
+    /// `VERSION SP status SP reason`
+    case response(version: String, status: Int)
+
+    enum Parse: Equatable {
+        case line(StartLine, end: Int)
+        case needMore
+        case invalid
+    }
+
+    /// Methods of HTTP (RFC 9110 §9, WebDAV RFC 4918, PATCH RFC 5789), RTSP (RFC 7826 §13) and
+    /// SSDP (UPnP Device Architecture §1.3) — a request line must start with one of them.
+    static let methods: [String] = [
+        "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNECT", "TRACE", "PATCH",
+        "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH",
+        "DESCRIBE", "ANNOUNCE", "GET_PARAMETER", "PAUSE", "PLAY", "PLAY_NOTIFY", "RECORD", "REDIRECT",
+        "SETUP", "SET_PARAMETER", "TEARDOWN",
+        "M-SEARCH", "NOTIFY", "SUBSCRIBE", "UNSUBSCRIBE",
+    ]
+    static let methodBytes: [[UInt8]] = methods.map { Array($0.utf8) }
+
+    /// Methods only RTSP has (RFC 7826 §13): with them, a request is RTSP whatever its version says.
+    static let rtspOnly: Set<String> = ["DESCRIBE", "ANNOUNCE", "GET_PARAMETER", "PAUSE", "PLAY", "PLAY_NOTIFY",
+                                        "RECORD", "REDIRECT", "SETUP", "SET_PARAMETER", "TEARDOWN"]
+
+    static let maximumTarget = 512
+
+    /// What a start line is, found without making strings (probes and the packet path use this).
+    enum Scan: Equatable {
+        /// A request: the method's index in `methods`, whether it is RTSP, and where the line's
+        /// parts are (target and version ranges may be empty) and where the next line starts.
+        case request(method: Int, isRTSP: Bool, target: Range<Int>, version: Range<Int>, end: Int)
+        case response(status: Int, isRTSP: Bool, version: Range<Int>, end: Int)
+        case needMore
+        case invalid
+    }
+
+    /// The start line at the beginning of `b`, without strings.
+    static func scan(_ b: Span<UInt8>, isFinal: Bool = false, limit: Int = 8192) -> Scan {
+        if b.count >= 5 && (b.matches("HTTP/") || b.matches("RTSP/")) { return scanResponse(b, isFinal: isFinal, limit: limit) }
+        if b.count < 5 && !isFinal && (b.agrees(with: "HTTP/") || b.agrees(with: "RTSP/")) { return .needMore }
+        // A method: upper-case letters, '_' and '-', then a space.
+        var i = 0
+        while i < b.count && i < 16 {
+            let c = b[i]
+            if c == 0x20 { break }
+            guard (0x41...0x5A).contains(c) || c == 0x5F || c == 0x2D else { return .invalid }
+            i &+= 1
+        }
+        guard i < b.count, i < 16 else { return isFinal || i >= 16 ? .invalid : .needMore }
+        guard let known = methodBytes.firstIndex(where: { candidate in
+            candidate.count == i && (0..<i).allSatisfy { b[$0] == candidate[$0] }
+        }) else { return .invalid }
+        let search = min(b.count, limit)
+        let lineFeed = b.firstIndex(of: 0x0A, in: i..<search)
+        if lineFeed == nil && !(isFinal || b.count >= limit) { return .needMore }
+        var lineEnd = lineFeed ?? search
+        if lineEnd > i && b[lineEnd &- 1] == 0x0D { lineEnd &-= 1 }
+        // Target: after the method's space up to the next space; version: the last word.
+        var targetStart = i &+ 1
+        while targetStart < lineEnd && b[targetStart] == 0x20 { targetStart &+= 1 }
+        var targetEnd = targetStart
+        while targetEnd < lineEnd && b[targetEnd] != 0x20 { targetEnd &+= 1 }
+        var versionStart = lineEnd
+        while versionStart > targetEnd && b[versionStart &- 1] != 0x20 { versionStart &-= 1 }
+        var version = versionStart..<lineEnd
+        let isRTSP: Bool
+        if versionStart < lineEnd && versionStart > targetEnd && b.matches("RTSP/", at: versionStart) {
+            isRTSP = true
+        } else if versionStart < lineEnd && versionStart > targetEnd && b.matches("HTTP/", at: versionStart) {
+            isRTSP = false
+        } else {
+            // A damaged or missing version (HTTP/0.9, a fuzzed capture): the method decides.
+            isRTSP = rtspOnlyIndices.contains(known)
+            version = lineEnd..<lineEnd
+        }
+        return .request(method: known, isRTSP: isRTSP, target: targetStart..<min(targetEnd, targetStart &+ maximumTarget),
+                        version: version, end: lineFeed.map { $0 &+ 1 } ?? search)
+    }
+
+    /// `HTTP/1.1 200 OK`
+    private static func scanResponse(_ b: Span<UInt8>, isFinal: Bool, limit: Int) -> Scan {
+        guard let lineFeed = b.firstIndex(of: 0x0A, in: 0..<min(b.count, limit)) else {
+            return isFinal || b.count >= limit ? .invalid : .needMore
+        }
+        var versionEnd = 5
+        while versionEnd < lineFeed && b[versionEnd] != 0x20 { versionEnd &+= 1 }
+        // Status: three digits after the space.
+        let s = versionEnd &+ 1
+        guard b.has(3, at: s), s &+ 3 <= lineFeed else { return .invalid }
+        var status = 0
+        for k in 0..<3 {
+            let c = b[s &+ k]
+            guard (0x30...0x39).contains(c) else { return .invalid }
+            status = status &* 10 &+ Int(c &- 0x30)
+        }
+        guard status >= 100, s &+ 3 == lineFeed || b[s &+ 3] == 0x20 || b[s &+ 3] == 0x0D else { return .invalid }
+        return .response(status: status, isRTSP: b.matches("RTSP/"), version: 0..<min(versionEnd, 16), end: lineFeed &+ 1)
+    }
+
+    static let rtspOnlyIndices: Set<Int> = Set(methods.indices.filter { rtspOnly.contains(methods[$0]) })
+
+    /// The start line at the beginning of `b`, with its parts as strings.
+    static func parse(_ b: Span<UInt8>, isFinal: Bool = false, limit: Int = 8192) -> Parse {
+        switch scan(b, isFinal: isFinal, limit: limit) {
+        case let .request(method, isRTSP, target, version, end):
+            let versionText = version.isEmpty ? (isRTSP ? "RTSP/?" : "HTTP/?") : b.text(version.lowerBound..<min(version.upperBound, version.lowerBound &+ 16))
+            return .line(.request(method: methods[method], target: b.text(target), version: versionText), end: end)
+        case let .response(status, _, version, end):
+            return .line(.response(version: b.text(version), status: status), end: end)
+        case .needMore:
+            return .needMore
+        case .invalid:
+            return .invalid
+        }
+    }
+
+    var version: String {
+        switch self {
+        case .request(_, _, let v): v
+        case .response(let v, _): v
+        }
+    }
+
+    var isRTSP: Bool { version.hasPrefix("RTSP/") }
+}
+
+/// A whole message head: start line and header fields.
+struct HTTPHead {
+    var start: StartLine
+    var headers: HeaderBlock
+    /// Bytes of the head, through the blank line.
+    var length: Int
+
+    enum Parse {
+        case head(HTTPHead)
+        case needMore
+        case invalid
+    }
+
+    static func parse(_ b: Span<UInt8>, isFinal: Bool, limit: Int = 32 * 1024) -> Parse {
+        let start: StartLine
+        let lineEnd: Int
+        switch StartLine.parse(b, isFinal: isFinal) {
+        case .line(let line, let end):
+            start = line
+            lineEnd = end
+        case .needMore:
+            return .needMore
+        case .invalid:
+            return .invalid
+        }
+        if let end = b.endOfHeaders(from: max(0, lineEnd &- 1), limit: limit) {
+            return .head(HTTPHead(start: start, headers: HeaderBlock(b, from: lineEnd, end: end), length: end))
+        }
+        if isFinal || b.count >= limit {
+            return .head(HTTPHead(start: start, headers: HeaderBlock(b, from: lineEnd, end: b.count), length: b.count))
+        }
+        return .needMore
+    }
+
+    /// The body length the head announces (Content-Length), or nil (none, or chunked).
+    var contentLength: Int? {
+        guard let text = headers.value("content-length"), let n = Int(text), n >= 0 else { return nil }
+        return n
+    }
+
+    var isChunked: Bool { headers.value("transfer-encoding")?.lowercased().contains("chunked") ?? false }
+}
+
+/// What the packet path needs of a message head, found without making strings: where it ends,
+/// what follows it (a body of known length, chunks), and the few headers that change how the rest
+/// of the connection is read (RFC 9112 §6, RFC 9110 §7.8, RFC 6455 §4.1).
+struct HeadScan {
+    var line: StartLine.Scan
+    /// Bytes of the head, through the blank line.
+    var length: Int
+    var contentLength: Int?
+    var chunked = false
+    var upgradeWebSocket = false
+
+    enum Result {
+        case head(HeadScan)
+        case needMore
+        case invalid
+    }
+
+    static func scan(_ b: Span<UInt8>, isFinal: Bool, limit: Int = 32 * 1024) -> Result {
+        let line = StartLine.scan(b, isFinal: isFinal)
+        let lineEnd: Int
+        switch line {
+        case .request(_, _, _, _, let end), .response(_, _, _, let end): lineEnd = end
+        case .needMore: return .needMore
+        case .invalid: return .invalid
+        }
+        var end = b.endOfHeaders(from: max(0, lineEnd &- 1), limit: limit)
+        if end == nil {
+            guard isFinal || b.count >= limit else { return .needMore }
+            end = b.count
+        }
+        var head = HeadScan(line: line, length: end ?? b.count)
+        head.fields(b, from: lineEnd, to: head.length)
+        return .head(head)
+    }
+
+    private mutating func fields(_ b: Span<UInt8>, from: Int, to: Int) {
+        var start = from
+        var i = from
+        let limit = min(to, b.count)
+        while i <= limit {
+            guard i == limit || b[i] == 0x0A else { i &+= 1; continue }
+            var lineEnd = i
+            if lineEnd > start && b[lineEnd &- 1] == 0x0D { lineEnd &-= 1 }
+            if lineEnd > start, let colon = b.firstIndex(of: 0x3A, in: start..<lineEnd) {
+                var value = colon &+ 1
+                while value < lineEnd && (b[value] == 0x20 || b[value] == 0x09) { value &+= 1 }
+                let name = start..<colon
+                if b.matchesName("content-length", name) {
+                    var n = 0, digits = 0
+                    var k = value
+                    while k < lineEnd, (0x30...0x39).contains(b[k]), digits < 15 {
+                        n = n &* 10 &+ Int(b[k] &- 0x30)
+                        digits &+= 1
+                        k &+= 1
+                    }
+                    if digits > 0 { contentLength = n }
+                } else if b.matchesName("transfer-encoding", name) {
+                    chunked = b.containsIgnoringCase("chunked", value..<lineEnd)
+                } else if b.matchesName("upgrade", name) {
+                    upgradeWebSocket = b.containsIgnoringCase("websocket", value..<lineEnd)
+                }
+            }
+            start = i &+ 1
+            i &+= 1
+        }
+    }
+}
+
+extension Span where Element == UInt8 {
+    /// Whether the bytes of `range` are the header name `lower` (ASCII, compared ignoring case).
+    func matchesName(_ lower: String, _ range: Range<Int>) -> Bool {
+        range.count == lower.utf8.count && matchesIgnoringCase(lower, at: range.lowerBound)
+    }
+
+    /// Whether `lower` occurs in `range`, ignoring ASCII case.
+    func containsIgnoringCase(_ lower: String, _ range: Range<Int>) -> Bool {
+        let n = lower.utf8.count
+        guard range.count >= n else { return false }
+        var i = range.lowerBound
+        while i &+ n <= range.upperBound {
+            if matchesIgnoringCase(lower, at: i) { return true }
+            i &+= 1
+        }
+        return false
+    }
+}

@@ -1,0 +1,298 @@
+import Crypto
+import CryptoExtras
+import Wire
+
+/// QUIC versions this classifier knows, with what their Initial packets need: the salt and labels
+/// that derive Initial keys from the client's Destination Connection ID (RFC 9001 §5.2, RFC 9369
+/// §3.3 for v2) and the long-header packet type that marks an Initial.
+public struct QUICVersion: Sendable, Equatable {
+    public var number: UInt32
+
+    public init(_ number: UInt32) { self.number = number }
+
+    public var isV2: Bool { number == 0x6B33_43CF }
+    var isDraft: Bool { number >> 8 == 0xFF_0000 }
+    var draftNumber: Int { Int(number & 0xFF) }
+    /// Google QUIC: `Q0xx` (its own crypto) or `T0xx` (TLS in QUIC).
+    var isGoogle: Bool { number >> 24 == 0x51 || number >> 24 == 0x54 }
+    var googleDigits: Int? {
+        guard isGoogle else { return nil }
+        let d = [(number >> 16) & 0xFF, (number >> 8) & 0xFF, number & 0xFF]
+        guard d.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return Int(d[0] - 0x30) * 100 + Int(d[1] - 0x30) * 10 + Int(d[2] - 0x30)
+    }
+
+    /// Whether the version is one QUIC uses at all (v1, v2, IETF drafts, Facebook's mvfst, Google's,
+    /// and the 0x?a?a?a?a versions that force version negotiation, RFC 9000 §15).
+    public var isKnown: Bool {
+        number == 1 || isV2 || isDraft || number & 0xFFFF_F000 == 0xFACE_B000 || googleDigits != nil
+            || number & 0x0F0F_0F0F == 0x0A0A_0A0A
+    }
+
+    /// Whether Initial packets are protected with keys from the connection id (IETF QUIC and
+    /// Google's Q050/T05x); older Google versions send their handshake in clear.
+    var hasProtectedInitial: Bool {
+        if let digits = googleDigits { return digits >= 50 }
+        return number == 1 || isV2 || isDraft || number & 0xFFFF_F000 == 0xFACE_B000
+    }
+
+    /// The long-header type bits (byte 0, bits 4–5) of an Initial packet.
+    var initialType: UInt8 { isV2 ? 1 : 0 }
+
+    public var name: String {
+        if number == 1 { return "1" }
+        if isV2 { return "2" }
+        if isDraft { return "draft-\(draftNumber)" }
+        if isGoogle, googleDigits != nil {
+            return String(decoding: [UInt8(number >> 24), UInt8((number >> 16) & 0xFF), UInt8((number >> 8) & 0xFF),
+                                     UInt8(number & 0xFF)], as: UTF8.self)
+        }
+        return "0x" + hex4(UInt16(number >> 16)) + hex4(UInt16(number & 0xFFFF))
+    }
+
+    /// The Initial salt (RFC 9001 §5.2; RFC 9369 §3.3.1; the drafts' and Google's own).
+    var salt: [UInt8] {
+        if isV2 {
+            return [0x0D, 0xED, 0xE3, 0xDE, 0xF7, 0x00, 0xA6, 0xDB, 0x81, 0x93, 0x81, 0xBE, 0x6E, 0x26, 0x9D, 0xCB,
+                    0xF9, 0xBD, 0x2E, 0xD9]
+        }
+        if let digits = googleDigits {
+            switch (number >> 24, digits) {
+            case (0x51, 50):  // Q050
+                return [0x50, 0x45, 0x74, 0xEF, 0xD0, 0x66, 0xFE, 0x2F, 0x9D, 0x94, 0x5C, 0xFC, 0xDB, 0xD3, 0xA7, 0xF0,
+                        0xD3, 0xB5, 0x6B, 0x45]
+            case (0x54, 50):  // T050
+                return [0x7F, 0xF5, 0x79, 0xE5, 0xAC, 0xD0, 0x72, 0x91, 0x55, 0x80, 0x30, 0x4C, 0x43, 0xA2, 0x36, 0x7C,
+                        0x60, 0x48, 0x83, 0x10]
+            default:  // T051
+                return [0x7A, 0x4E, 0xDE, 0xF4, 0xE7, 0xCC, 0xEE, 0x5F, 0xA4, 0x50, 0x6C, 0x19, 0x12, 0x4F, 0xC8, 0xCC,
+                        0xDA, 0x6E, 0x03, 0x3D]
+            }
+        }
+        if isDraft && draftNumber <= 22 {
+            return [0x7F, 0xBC, 0xDB, 0x0E, 0x7C, 0x66, 0xBB, 0xE9, 0x19, 0x3A, 0x96, 0xCD, 0x21, 0x51, 0x9E, 0xBD,
+                    0x7A, 0x02, 0x64, 0x4A]
+        }
+        if isDraft && draftNumber <= 28 {
+            return [0xC3, 0xEE, 0xF7, 0x12, 0xC7, 0x2E, 0xBB, 0x5A, 0x11, 0xA7, 0xD2, 0x43, 0x2B, 0xB4, 0x63, 0x65,
+                    0xBE, 0xF9, 0xF5, 0x02]
+        }
+        if (isDraft && draftNumber <= 32) || number & 0x0F0F_0F0F == 0x0A0A_0A0A || number & 0xFFFF_F000 == 0xFACE_B000 {
+            return [0xAF, 0xBF, 0xEC, 0x28, 0x99, 0x93, 0xD2, 0x4C, 0x9E, 0x97, 0x86, 0xF1, 0x9C, 0x61, 0x11, 0xE0,
+                    0x43, 0x90, 0xA8, 0x99]
+        }
+        return [0x38, 0x76, 0x2C, 0xF7, 0xF5, 0x59, 0x34, 0xB3, 0x4D, 0x17, 0x9A, 0xE6, 0xA4, 0xC8, 0x0C, 0xAD,
+                0xCC, 0xBB, 0x7F, 0x0A]
+    }
+
+    var labelPrefix: String { isV2 ? "quicv2 " : "quic " }
+}
+
+/// The Initial packet protection keys of one side (RFC 9001 §5.1–5.4).
+struct QUICInitialKeys {
+    var key: SymmetricKey
+    var iv: [UInt8]
+    var headerProtection: SymmetricKey
+
+    /// Keys for the client (`client in`) or server (`server in`) from the client's first
+    /// Destination Connection ID.
+    init(version: QUICVersion, connectionID: [UInt8], client: Bool) {
+        let initial = HKDFSHA256.extract(salt: version.salt, inputKeyMaterial: connectionID)
+        let secret = HKDFSHA256.expandLabel(initial, label: client ? "client in" : "server in", length: 32)
+        key = SymmetricKey(data: HKDFSHA256.expandLabel(secret, label: version.labelPrefix + "key", length: 16))
+        iv = HKDFSHA256.expandLabel(secret, label: version.labelPrefix + "iv", length: 12)
+        headerProtection = SymmetricKey(data: HKDFSHA256.expandLabel(secret, label: version.labelPrefix + "hp", length: 16))
+    }
+}
+
+/// HKDF with SHA-256 (RFC 5869) and TLS 1.3's HKDF-Expand-Label (RFC 8446 §7.1), on HMAC.
+enum HKDFSHA256 {
+    static func extract(salt: [UInt8], inputKeyMaterial: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: inputKeyMaterial, using: SymmetricKey(data: salt)))
+    }
+
+    static func expand(_ prk: [UInt8], info: [UInt8], length: Int) -> [UInt8] {
+        let key = SymmetricKey(data: prk)
+        var output: [UInt8] = []
+        var previous: [UInt8] = []
+        var counter: UInt8 = 1
+        while output.count < length {
+            previous = Array(HMAC<SHA256>.authenticationCode(for: previous + info + [counter], using: key))
+            output += previous
+            counter &+= 1
+        }
+        return Array(output.prefix(length))
+    }
+
+    /// `HKDF-Expand-Label(secret, label, "", length)` with the `tls13 ` prefix.
+    static func expandLabel(_ secret: [UInt8], label: String, length: Int) -> [UInt8] {
+        let full = Array(("tls13 " + label).utf8)
+        let info = [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(full.count)] + full + [0]
+        return expand(secret, info: info, length: length)
+    }
+}
+
+/// A QUIC long-header packet (RFC 9000 §17.2) and, for Initial packets, its decrypted payload.
+///
+///     Header Form (1) = 1, Fixed Bit (1), Long Packet Type (2), Type-Specific Bits (4),
+///     Version (32), DCID Length (8), DCID (0..160), SCID Length (8), SCID (0..160),
+///     [Initial: Token Length (i), Token] Length (i), Packet Number (8..32), Packet Payload
+///
+/// Contract: `parse` reads the header without keys (never traps; nil when the lengths do not
+/// fit). `decrypt` removes header protection and opens the AEAD (RFC 9001 §5.3, §5.4); it returns
+/// nil when authentication fails, so a payload it returns is certainly the sender's.
+struct QUICLongHeader {
+    var firstByte: UInt8
+    var version: QUICVersion
+    var destinationID: [UInt8]
+    var sourceID: [UInt8]
+    /// Where the packet number starts, and where the packet ends, in the datagram.
+    var packetNumberOffset: Int
+    var end: Int
+    var isInitial: Bool
+
+    static func parse(_ b: Span<UInt8>, at start: Int) -> QUICLongHeader? {
+        guard b.has(7, at: start), b[start] & 0x80 != 0 else { return nil }
+        let version = QUICVersion(b.be32(start &+ 1))
+        var at = start &+ 5
+        let dcidLength = Int(b[at])
+        guard dcidLength <= 20 || version.isGoogle, b.has(dcidLength &+ 1, at: at &+ 1) else { return nil }
+        let dcid = (0..<dcidLength).map { b[at &+ 1 &+ $0] }
+        at &+= 1 &+ dcidLength
+        let scidLength = Int(b[at])
+        guard scidLength <= 20 || version.isGoogle, b.has(scidLength, at: at &+ 1) else { return nil }
+        let scid = (0..<scidLength).map { b[at &+ 1 &+ $0] }
+        at &+= 1 &+ scidLength
+        let type = (b[start] >> 4) & 0x3
+        let isInitial = version.number != 0 && type == version.initialType
+        if isInitial {
+            guard let (tokenLength, n) = varint(b, at: at), tokenLength <= UInt64(b.count) else { return nil }
+            at &+= n &+ Int(tokenLength)
+        } else if type == 3 && !version.isV2 || type == 0 && version.isV2 {
+            return nil  // Retry: no length field, nothing to read.
+        }
+        guard let (length, n) = varint(b, at: at), length <= UInt64(b.count) else { return nil }
+        at &+= n
+        guard b.has(Int(length), at: at) else { return nil }
+        return QUICLongHeader(firstByte: b[start], version: version, destinationID: dcid, sourceID: scid,
+                              packetNumberOffset: at, end: at &+ Int(length), isInitial: isInitial)
+    }
+
+    /// A variable-length integer (RFC 9000 §16) and its size.
+    static func varint(_ b: Span<UInt8>, at: Int) -> (UInt64, Int)? {
+        guard b.has(1, at: at) else { return nil }
+        let size = 1 << Int(b[at] >> 6)
+        guard b.has(size, at: at) else { return nil }
+        var value = UInt64(b[at] & 0x3F)
+        for i in 1..<size { value = value << 8 | UInt64(b[at &+ i]) }
+        return (value, size)
+    }
+
+    /// The decrypted payload of this packet in `b`, or nil.
+    func decrypt(_ b: Span<UInt8>, start: Int, keys: QUICInitialKeys) -> [UInt8]? {
+        // Header protection sample: 16 bytes starting 4 bytes after the packet number's start.
+        let sampleStart = packetNumberOffset &+ 4
+        guard b.has(16, at: sampleStart), sampleStart &+ 16 <= end else { return nil }
+        var mask = (0..<16).map { b[sampleStart &+ $0] }
+        do { try AES.permute(&mask, key: keys.headerProtection) } catch { return nil }
+        let first = firstByte ^ (mask[0] & 0x0F)
+        let numberLength = Int(first & 0x3) &+ 1
+        var header = (start..<packetNumberOffset).map { b[$0] }
+        header[0] = first
+        var packetNumber: UInt64 = 0
+        for i in 0..<numberLength {
+            let byte = b[packetNumberOffset &+ i] ^ mask[1 &+ i]
+            header.append(byte)
+            packetNumber = packetNumber << 8 | UInt64(byte)
+        }
+        let payloadStart = packetNumberOffset &+ numberLength
+        guard end &- payloadStart > 16 else { return nil }
+        let ciphertext = (payloadStart..<(end &- 16)).map { b[$0] }
+        let tag = ((end &- 16)..<end).map { b[$0] }
+        var nonce = keys.iv
+        for i in 0..<8 { nonce[11 &- i] ^= UInt8(truncatingIfNeeded: packetNumber >> UInt64(8 &* i)) }
+        do {
+            let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: nonce), ciphertext: ciphertext, tag: tag)
+            return Array(try AES.GCM.open(box, using: keys.key, authenticating: header))
+        } catch {
+            return nil
+        }
+    }
+}
+
+/// Frames of a decrypted Initial packet (RFC 9000 §19): the CRYPTO data in it, by offset.
+enum QUICFrames {
+    /// (offset, bytes) of each CRYPTO frame; stops at the first frame type an Initial cannot carry.
+    /// `google`: Google's T05x, whose CRYPTO frames have type 0x08 (an early draft's numbering).
+    static func cryptoData(_ payload: [UInt8], google: Bool = false) -> [(UInt64, [UInt8])] {
+        let b = payload.span
+        var out: [(UInt64, [UInt8])] = []
+        var at = 0
+        while at < b.count {
+            let type = b[at]
+            switch type {
+            case 0x00, 0x01:  // PADDING, PING
+                at &+= 1
+            case 0x02, 0x03:  // ACK
+                at &+= 1
+                var fields = 4
+                guard let (_, n0) = QUICLongHeader.varint(b, at: at) else { return out }
+                at &+= n0
+                guard let (_, n1) = QUICLongHeader.varint(b, at: at) else { return out }
+                at &+= n1
+                guard let (ranges, n2) = QUICLongHeader.varint(b, at: at), ranges < 256 else { return out }
+                at &+= n2
+                fields = 1 &+ 2 &* Int(ranges) &+ (type == 0x03 ? 3 : 0)
+                for _ in 0..<fields {
+                    guard let (_, n) = QUICLongHeader.varint(b, at: at) else { return out }
+                    at &+= n
+                }
+            case 0x06, 0x08 where google:  // CRYPTO (the condition applies to 0x08 only)
+                at &+= 1
+                guard let (offset, n0) = QUICLongHeader.varint(b, at: at) else { return out }
+                at &+= n0
+                guard let (length, n1) = QUICLongHeader.varint(b, at: at), b.has(Int(min(length, 1 << 20)), at: at &+ n1) else {
+                    return out
+                }
+                at &+= n1
+                out.append((offset, (at..<(at &+ Int(length))).map { b[$0] }))
+                at &+= Int(length)
+            default:
+                return out  // CONNECTION_CLOSE or anything else ends what an Initial tells.
+            }
+        }
+        return out
+    }
+}
+
+/// Google QUIC's handshake message in clear (`CHLO`, a tag-value map: tag count(2, LE), padding(2),
+/// then (tag(4), end offset(4, LE)) pairs, then the values).
+enum GoogleHandshake {
+    /// SNI and UAID tags of a CHLO found in `b`.
+    static func clientHello(_ b: Span<UInt8>) -> (serverName: String?, userAgent: String?)? {
+        var start: Int?
+        var i = 0
+        // The CHLO comes right after the packet and frame headers: look in the first bytes only.
+        let scan = min(b.count, 512)
+        while i &+ 4 <= scan {
+            if b[i] == 0x43 && b.matches("CHLO", at: i) { start = i; break }
+            i &+= 1
+        }
+        guard let at = start, b.has(8, at: at) else { return nil }
+        let count = Int(b.le16(at &+ 4))
+        let valuesStart = at &+ 8 &+ count &* 8
+        guard count <= 64, b.has(count &* 8, at: at &+ 8) else { return nil }
+        var previous = 0
+        var serverName: String?, userAgent: String?
+        for k in 0..<count {
+            let entry = at &+ 8 &+ k &* 8
+            let end = Int(b.le32(entry &+ 4))
+            guard end >= previous, valuesStart &+ end <= b.count else { break }
+            let range = (valuesStart &+ previous)..<(valuesStart &+ end)
+            if b.matches("SNI\u{0}", at: entry) { serverName = b.text(range) }
+            if b.matches("UAID", at: entry) { userAgent = b.text(range) }
+            previous = end
+        }
+        return (serverName, userAgent)
+    }
+}

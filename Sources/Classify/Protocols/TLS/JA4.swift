@@ -1,0 +1,113 @@
+import Wire
+import Crypto
+
+/// The JA4 client fingerprint of a ClientHello (FoxIO, https://github.com/FoxIO-LLC/ja4,
+/// `technical_details/JA4.md`): `t13d1516h2_8daaf6152771_e5627efa2ab1`.
+///
+/// - a: transport (`t` TLS over TCP, `q` QUIC, `d` DTLS), the highest version offered
+///   (supported_versions, else the legacy version; `00` when unknown), `d` with SNI else `i`, the
+///   counts of cipher suites and of extensions (two digits, at most 99), and the first and last
+///   character of the first ALPN value (`00` without ALPN; the first and last hex digits when
+///   either character is not alphanumeric).
+/// - b: the first 12 hex digits of SHA-256 over the sorted cipher suites (4-digit hex, comma
+///   separated); `000000000000` when there are none.
+/// - c: the same over the sorted extensions without SNI (0000) and ALPN (0010), then `_` and the
+///   signature algorithms in the order sent (the `_` part only when there are some).
+/// GREASE values are left out everywhere.
+public enum JA4 {
+    public enum Transport: String, Sendable {
+        case tcp = "t"
+        case quic = "q"
+        case dtls = "d"
+    }
+
+    public static func fingerprint(_ hello: TLSClientHello, transport: Transport) -> String {
+        let ciphers = hello.cipherSuites.filter { !TLSVersion.isGREASE($0) }.sorted()
+        var extensionCount = 0
+        var kept: [UInt16] = []
+        kept.reserveCapacity(hello.extensionTypes.count)
+        for type in hello.extensionTypes where !TLSVersion.isGREASE(type) {
+            extensionCount &+= 1
+            if type != TLSClientHello.Extension.serverName && type != TLSClientHello.Extension.alpn { kept.append(type) }
+        }
+        kept.sort()
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        out.append(transport.rawValue.utf8.first ?? 0x74)
+        out += versionCode(hello.highestVersion).utf8
+        out.append(hello.extensionTypes.contains(TLSClientHello.Extension.serverName) ? 0x64 : 0x69)  // d / i
+        appendTwoDigits(ciphers.count, to: &out)
+        appendTwoDigits(extensionCount, to: &out)
+        out += alpnCode(hello.firstALPNBytes).utf8
+        out.append(0x5F)
+        var text: [UInt8] = []
+        text.reserveCapacity(5 * max(ciphers.count, kept.count + hello.signatureAlgorithms.count))
+        appendHexList(ciphers, to: &text)
+        appendTruncatedHash(ciphers.isEmpty ? nil : text, to: &out)
+        out.append(0x5F)
+        text.removeAll(keepingCapacity: true)
+        appendHexList(kept, to: &text)
+        let signatures = hello.signatureAlgorithms.filter { !TLSVersion.isGREASE($0) }
+        if !signatures.isEmpty {
+            text.append(0x5F)
+            appendHexList(signatures, to: &text)
+        }
+        appendTruncatedHash(kept.isEmpty ? nil : text, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// `0a0b,1301,...`: 4-digit lower-case hex, comma separated.
+    static func appendHexList(_ values: [UInt16], to text: inout [UInt8]) {
+        for (i, v) in values.enumerated() {
+            if i > 0 { text.append(0x2C) }
+            for shift in stride(from: 12, through: 0, by: -4) { text.append(hexDigits[Int((v >> UInt16(shift)) & 0xF)]) }
+        }
+    }
+
+    static func appendTwoDigits(_ n: Int, to out: inout [UInt8]) {
+        let v = min(n, 99)
+        out.append(0x30 &+ UInt8(v / 10))
+        out.append(0x30 &+ UInt8(v % 10))
+    }
+
+    /// The first 12 hex digits of SHA-256 of `text`, or twelve zeros without it.
+    static func appendTruncatedHash(_ text: [UInt8]?, to out: inout [UInt8]) {
+        guard let text else {
+            out += [UInt8](repeating: 0x30, count: 12)
+            return
+        }
+        for byte in SHA256.hash(data: text).prefix(6) {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0xF)])
+        }
+    }
+
+    static func versionCode(_ v: UInt16) -> String {
+        switch v {
+        case 0x0304: "13"
+        case 0x0303: "12"
+        case 0x0302: "11"
+        case 0x0301: "10"
+        case 0x0300: "s3"
+        case 0x0002: "s2"
+        case 0xFEFF: "d1"
+        case 0xFEFD: "d2"
+        case 0xFEFC: "d3"
+        default: "00"
+        }
+    }
+
+    static func alpnCode(_ first: [UInt8]) -> String {
+        guard let f = first.first, let l = first.last else { return "00" }
+        func alphanumeric(_ c: UInt8) -> Bool {
+            (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c)
+        }
+        if alphanumeric(f) && alphanumeric(l) {
+            return String(decoding: [f, l], as: UTF8.self)
+        }
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: [digits[Int(f >> 4)], digits[Int(l & 0xF)]], as: UTF8.self)
+    }
+}
