@@ -39,8 +39,8 @@ FIELDS = ["frame.number", "frame.time_epoch", "frame.len", "frame.protocols", "e
           "tcp.srcport", "tcp.dstport", "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.reset", "tcp.stream",
           "udp.srcport", "udp.dstport", "udp.stream", "icmp.type", "icmp.code", "icmpv6.type",
           "tls.handshake.type", "tls.handshake.extensions_server_name", "dtls.handshake.type",
-          "http.request.method", "http.request.uri", "http.host",
-          "dns.flags.response", "dns.qry.name", "dns.a", "dns.aaaa"]
+          "http.request.method", "http.request.uri", "http.host", "rtsp.url", "quic.version",
+          "dns.flags.response", "dns.qry.name", "dns.a", "dns.aaaa", "dns.resp.name", "dns.resp.type"]
 # tshark dissects TLS and DTLS on the lab's non-standard ports when told to. (Port 444 carries both
 # VALT's WSS and BEAM's RTMP, so it is left to tshark: an undissected flow does not contradict a service.)
 DECODE_AS = ["tcp.port==8531,tls", "udp.port==8443,dtls"]
@@ -82,6 +82,9 @@ class Flow:
         self.server_hello = False
         self.connect = None            # (host, port) of an HTTP CONNECT
         self.names = set()             # SNI, HTTP Host, CONNECT host
+        self.sni = set()               # each name source apart, for the per-flow truth
+        self.hosts = set()
+        self.rtsp_hosts = set()
         self.protocols = set()
         self.icmp_errors = []          # (type, code)
 
@@ -93,6 +96,7 @@ class Flow:
 def flows_of(capture):
     flows = collections.OrderedDict()
     dns_names = collections.defaultdict(set)
+    dns_answers = collections.defaultdict(list)    # address -> [(time, name, client)]
     icmp_quotes = []
     frames = []
     for f in tshark(capture):
@@ -110,6 +114,15 @@ def flows_of(capture):
         if f["dns.flags.response"][:1] == ["1"] and f["dns.qry.name"]:
             for address in f["dns.a"] + f["dns.aaaa"]:
                 dns_names[address].add(f["dns.qry.name"][0].lower())
+                dns_answers[address].append((time, f["dns.qry.name"][0].lower(), dst))
+        elif f["dns.flags.response"][:1] == ["1"] and "mdns" in protocols:
+            # mDNS answers name hosts by their A/AAAA records' owners (RFC 6762 §6).
+            addresses = {"1": iter(f["dns.a"]), "28": iter(f["dns.aaaa"])}
+            for name, rtype in zip(f["dns.resp.name"], f["dns.resp.type"]):
+                if rtype in addresses:
+                    address = next(addresses[rtype], None)
+                    if address:
+                        dns_answers[address].append((time, name.lower(), dst))
         # ICMP errors quote the packet that caused them: the second IP header and ports in the frame.
         if f["icmp.type"][:1] and f["icmp.type"][0] in ("3", "11") and len(f["ip.src"]) >= 2:
             inner_proto = f["ip.proto"][1] if len(f["ip.proto"]) > 1 else None
@@ -155,6 +168,11 @@ def flows_of(capture):
             flow.server_hello = True
         for name in f["tls.handshake.extensions_server_name"] + f["http.host"]:
             flow.names.add(name.lower().split(":")[0])
+        flow.sni |= {n.lower() for n in f["tls.handshake.extensions_server_name"]}
+        flow.hosts |= {host_of(h) for h in f["http.host"]}
+        for url in f["rtsp.url"]:
+            if "://" in url:
+                flow.rtsp_hosts.add(host_of(url.split("://", 1)[1].split("/")[0].split("@")[-1]))
         if f["http.request.method"][:1] == ["CONNECT"] and f["http.request.uri"]:
             host, _, port = f["http.request.uri"][0].rpartition(":")
             flow.connect = (host.lower(), int(port or 443))
@@ -169,7 +187,74 @@ def flows_of(capture):
                 continue
             flow.icmp_errors.append((itype, code))
             break
+    # tshark dissects port 1935 as RTMP whatever it carries; where a second pass that dissects it as
+    # HTTP finds HTTP requests (VALT's WebSocket streams, a curl), that view is the right one.
+    for stream, (protocols, hosts) in http_on_rtmp_port(capture).items():
+        flow = flows.get(("tcp", stream))
+        if flow is not None:
+            flow.protocols = protocols - {"http-request"}
+            flow.hosts = hosts
+    flows_of.dns_answers = dns_answers
     return flows, dns_names, frames
+
+
+def http_on_rtmp_port(capture):
+    """tcp.stream -> (protocols, HTTP hosts) of port-1935 traffic dissected as HTTP."""
+    cmd = ["tshark", "-r", capture, "-n", "-d", "tcp.port==1935,http", "-Y", "tcp.port==1935", "-T", "fields",
+           "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,", "-e", "tcp.stream", "-e", "frame.protocols",
+           "-e", "http.host", "-e", "http.request.method"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    out = {}
+    for line in result.stdout.splitlines():
+        parts = (line.split("\t") + ["", "", "", ""])[:4]
+        if not parts[0]:
+            continue
+        protocols, hosts = out.setdefault(parts[0], (set(), set()))
+        protocols |= set(parts[1].split(":")) if parts[1] else set()
+        hosts |= {host_of(h) for h in parts[2].split(",") if h}
+        if parts[3]:
+            protocols.add("http-request")
+    # Only streams with a parsed request line are HTTP; the dissector labels any bytes it is given.
+    return {k: v for k, v in out.items() if "http-request" in v[0]}
+
+
+def host_of(authority):
+    """`host` of `host:port`, `[v6]:port` or a bare host, lower case (the contract's server name)."""
+    a = authority.strip().lower()
+    if a.startswith("["):
+        return a[1:].split("]")[0]
+    return a.rsplit(":", 1)[0] if a.count(":") == 1 else a
+
+
+# tshark's protocol names, in the order that decides a flow's service (the contract's names):
+# an upgraded connection is WebSocket, a CONNECT tunnel is HTTP although TLS runs inside it.
+SERVICE_ORDER = [("websocket", "websocket"), ("quic", "quic"), ("gquic", "quic"), ("dtls", "dtls"), ("rtsp", "rtsp"),
+                 ("rtmpt", "rtmp"), ("http", "http"), ("tls", "tls"), ("ssh", "ssh"), ("isakmp", "ike"),
+                 ("stun", "stun"), ("classicstun", "stun"), ("mdns", "mdns"), ("ssdp", "ssdp"), ("dns", "dns"),
+                 ("ntp", "ntp"), ("dhcp", "dhcp"), ("dhcpv6", "dhcp"), ("rtcp", "rtcp"), ("rtp", "rtp")]
+
+
+def flow_truth(flow, dns_answers):
+    """What tshark says a flow carries and which server it names, with where the name came from."""
+    service = next((name for proto, name in SERVICE_ORDER if proto in flow.protocols), None)
+    names, source = [], None
+    if flow.sni:
+        names, source = sorted(flow.sni), "sni"
+    elif flow.connect:
+        names, source = [flow.connect[0]], "http_connect"
+    elif flow.hosts and service in ("http", "websocket"):
+        names, source = sorted(flow.hosts), "http_host"
+    elif flow.rtsp_hosts:
+        names, source = sorted(flow.rtsp_hosts), "rtsp_url"
+    else:
+        # DNS answers seen before the flow began, preferring those its originator asked for.
+        answers = [(t, n, c) for t, n, c in dns_answers.get(flow.responder[0], []) if t <= flow.first_time]
+        mine = [n for t, n, c in answers if c == flow.initiator[0]]
+        candidates = sorted(set(mine or [n for _, n, _ in answers]))
+        if candidates:
+            names, source = candidates, "dns"
+    return {"flow": "%s %s:%s > %s:%s" % (flow.proto, *flow.initiator, *flow.responder), "first_frame": flow.first_frame,
+            "service": service, "server_names": names, "server_name_source": source}
 
 
 # ---------------------------------------------------------------- requirement matching
@@ -384,8 +469,9 @@ def evaluate(capture, inventory, signatures_dir):
         d["bandwidth"] = {"tx_bytes": tx, "rx_bytes": rx, "tx_bps_avg": round(tx * 8 / span), "rx_bps_avg": round(rx * 8 / span),
                           "tx_bps_peak_5s": round(max(windows_tx.values(), default=0) * 8 / 5),
                           "rx_bps_peak_5s": round(max(windows_rx.values(), default=0) * 8 / 5)}
+    per_flow = [flow_truth(f, flows_of.dns_answers) for f in flows.values() if f.proto in ("tcp", "udp")]
     return {"capture": os.path.basename(capture), "frames": len(frames), "first_ts": first, "last_ts": last,
-            "region": inventory.get("region", "global"), "devices": results}
+            "region": inventory.get("region", "global"), "devices": results, "flows": per_flow}
 
 
 # ---------------------------------------------------------------- what each scenario intended

@@ -21,7 +21,19 @@ import Wire
     }
     struct Truth: Decodable {
         var devices: [Device]
+        var flows: [FlowTruth]
     }
+    struct FlowTruth: Decodable {
+        var flow: String
+        var service: String?
+        var server_names: [String]
+        var server_name_source: String?
+    }
+
+    static let captures = ["store-compliant.pcapng", "store-compliant.pcap", "store-compliant-ns.pcap",
+                           "store-compliant-sll.pcap", "store-compliant-sll2.pcap", "store-compliant-vlan.pcap",
+                           "store-compliant-snap256.pcap", "store-compliant-cut.pcap", "store-blocked.pcapng",
+                           "store-partial.pcapng", "store-unexpected.pcapng"]
 
     /// The conn_state values each outcome allows.
     static let states: [String: Set<ConnState>] = [
@@ -79,5 +91,47 @@ import Wire
             }
         }
         #expect(checked > 60)
+    }
+}
+
+extension LabTruthFlowTests {
+    /// Every TCP and UDP flow of every lab capture gets the service and server name tshark gives it
+    /// (`truth.py`'s `flows`: the service from tshark's dissectors, the name from SNI, CONNECT, Host,
+    /// the RTSP URL, or DNS answers seen before the flow began).
+    @Test(arguments: LabTruthFlowTests.captures)
+    func everyFlowHasItsServiceAndServerName(capture: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.capture(capture + ".truth.json")))
+        let truth = try JSONDecoder().decode(Truth.self, from: data)
+        var byKey: [String: [FlowRecord]] = [:]
+        for r in FlowsRun([capture]).records {
+            byKey["\(r.protocolNumber.name) \(r.originator):\(r.originatorPort) > \(r.responder):\(r.responderPort)", default: []].append(r)
+            if r.protocolNumber == .udp {
+                byKey["udp \(r.responder):\(r.responderPort) > \(r.originator):\(r.originatorPort)", default: []].append(r)
+            }
+        }
+        // tshark does not read TLS records a snap length cut: where its truth falls back to DNS or the
+        // CONNECT line, ours may come from the SNI, which a lax parse still finds whole.
+        let snapped = capture.contains("snap")
+        var services = 0, names = 0
+        for flow in truth.flows {
+            let matches = try #require(byKey[flow.flow], "\(capture): no flow \(flow.flow)")
+            if let service = flow.service {
+                services += 1
+                #expect(matches.contains { $0.service == service },
+                        "\(capture) \(flow.flow): service \(matches.map { $0.service ?? "-" }), tshark \(service)")
+            }
+            if flow.server_names.isEmpty {
+                #expect(matches.allSatisfy { $0.serverName == nil },
+                        "\(capture) \(flow.flow): server name \(matches.compactMap(\.serverName)), tshark none")
+                continue
+            }
+            names += 1
+            let named = matches.filter { $0.serverName.map(flow.server_names.contains) ?? false }
+            #expect(!named.isEmpty, "\(capture) \(flow.flow): server name \(matches.map { $0.serverName ?? "-" }), tshark \(flow.server_names)")
+            let sourceAgrees = named.contains { $0.serverNameSource == flow.server_name_source }
+                || (snapped && named.contains { $0.serverNameSource == "sni" })
+            #expect(sourceAgrees, "\(capture) \(flow.flow): source \(named.map { $0.serverNameSource ?? "-" }), tshark \(flow.server_name_source ?? "-")")
+        }
+        #expect(services > 100 && names > 50)
     }
 }

@@ -20,19 +20,26 @@ public struct ProbeContext: Sendable {
     public var responderPort: UInt16
     /// UDP: how many datagrams this direction sent before this one.
     public var datagramIndex: Int
+    /// UDP: the datagram's payload length as its header claims it (more than the bytes shown when
+    /// the capture cut the packet: length checks then compare with this).
+    public var claimedLength: Int
     /// No more bytes will come in this direction (a gap, a snapped packet, the flow ended): decide
     /// with what there is.
     public var isFinal: Bool
 
     public init(transport: Transport, direction: Direction, originatorPort: UInt16 = 0, responderPort: UInt16 = 0,
-                datagramIndex: Int = 0, isFinal: Bool = false) {
+                datagramIndex: Int = 0, claimedLength: Int = 0, isFinal: Bool = false) {
         self.transport = transport
         self.direction = direction
         self.originatorPort = originatorPort
         self.responderPort = responderPort
         self.datagramIndex = datagramIndex
+        self.claimedLength = claimedLength
         self.isFinal = isFinal
     }
+
+    /// UDP: whether the capture cut this datagram short.
+    public func isCut(_ bytes: Span<UInt8>) -> Bool { claimedLength > bytes.count }
 
     /// Whether either end of the flow uses `port`.
     public func uses(port: UInt16) -> Bool { originatorPort == port || responderPort == port }

@@ -237,7 +237,8 @@ struct ClassifierCore {
             payloads[p].datagrams[d] &+= 1
             let context = ProbeContext(transport: .udp, direction: direction,
                                        originatorPort: flows[slot].start.originatorPort,
-                                       responderPort: flows[slot].start.responderPort, datagramIndex: index)
+                                       responderPort: flows[slot].start.responderPort, datagramIndex: index,
+                                       claimedLength: segment.claimedLength)
             let previous = payloads[p].previous[d]
             if let matched = runProbes(slot, payload, previous: previous.bytes.span.extracting(0..<previous.count),
                                        context: context, budgetUnits: index) {

@@ -46,6 +46,10 @@ public struct DHCPAnalyzer: ProtocolAnalyzer {
 
     public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         if DHCPMessage.isBOOTP(bytes) { return .match }
+        // Cut before the magic cookie (snap length): the fixed start of a BOOTP message over
+        // Ethernet (op 1/2, htype 1, hlen 6, hops 0) and a claimed length that holds the cookie.
+        if context.isCut(bytes) && context.claimedLength >= 240 && bytes.count >= 4 && (bytes[0] == 1 || bytes[0] == 2)
+            && bytes[1] == 1 && bytes[2] == 6 && bytes[3] <= 16 { return .match }
         if (context.uses(port: 546) || context.uses(port: 547)) && DHCPMessage.isDHCPv6(bytes) { return .match }
         return .noMatch
     }

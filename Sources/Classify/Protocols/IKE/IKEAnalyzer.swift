@@ -35,9 +35,12 @@ public struct IKEAnalyzer: ProtocolAnalyzer {
     public init() {}
 
     public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
-        if IKEHeader(parsing: bytes) != nil { return .match }
+        let length = max(bytes.count, context.claimedLength)
+        if IKEHeader(parsing: bytes, datagramLength: length) != nil { return .match }
         guard context.uses(port: 4500) else { return .noMatch }
-        if bytes.count >= 32 && bytes.be32(0) == 0 && IKEHeader(parsing: bytes.extracting(4...)) != nil { return .match }
+        if bytes.count >= 32 && bytes.be32(0) == 0 && IKEHeader(parsing: bytes.extracting(4...), datagramLength: length &- 4) != nil {
+            return .match
+        }
         // NAT keepalive (RFC 3948 §2.3): one 0xFF byte; not telling yet.
         if bytes.count == 1 && bytes[0] == 0xFF { return .needMore }
         if bytes.count >= 16 && bytes.be32(0) != 0 { return .match }  // ESP in UDP
@@ -51,11 +54,13 @@ struct IKEHeader {
     var version: Int
     var exchange: String
 
-    init?(parsing b: Span<UInt8>) {
+    /// `datagramLength`: the message's length as the UDP header claims it (the bytes may be fewer
+    /// when the capture cut them).
+    init?(parsing b: Span<UInt8>, datagramLength: Int? = nil) {
         guard b.count >= 28, b.be64(0) != 0 else { return nil }
         let major = b[17] >> 4
         let type = b[18]
-        guard Int(b.be32(24)) == b.count else { return nil }
+        guard Int(b.be32(24)) == (datagramLength ?? b.count) else { return nil }
         switch (major, type) {
         case (2, 34): exchange = "IKE_SA_INIT"
         case (2, 35): exchange = "IKE_AUTH"
@@ -82,9 +87,10 @@ final class IKESession: ProtocolSession {
 
     func consume(_ bytes: Span<UInt8>, context: inout SessionContext) -> Consumption {
         datagrams &+= 1
-        var header = IKEHeader(parsing: bytes)
+        let length = max(bytes.count, context.claimedLength)
+        var header = IKEHeader(parsing: bytes, datagramLength: length)
         if header == nil && bytes.count >= 32 && bytes.be32(0) == 0 {
-            header = IKEHeader(parsing: bytes.extracting(4...))
+            header = IKEHeader(parsing: bytes.extracting(4...), datagramLength: length &- 4)
             if header != nil { facts.natTraversal = true }
         }
         if let header {

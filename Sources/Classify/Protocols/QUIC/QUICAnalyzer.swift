@@ -48,9 +48,10 @@ public struct QUICAnalyzer: ProtocolAnalyzer {
             }
             guard version.isKnown else { return .noMatch }
             if version.hasProtectedInitial {
-                guard let header = QUICLongHeader.parse(bytes, at: 0) else { return .noMatch }
+                guard let header = QUICLongHeader.parse(bytes, at: 0, lax: context.isCut(bytes)) else { return .noMatch }
                 // A client's first flight is padded to 1200 bytes (RFC 9000 §14.1).
-                if header.isInitial && context.direction == .fromOriginator && bytes.count < 1200 && !version.isGoogle {
+                if header.isInitial && context.direction == .fromOriginator && max(bytes.count, context.claimedLength) < 1200
+                    && !version.isGoogle {
                     return .noMatch
                 }
                 return .match

@@ -151,7 +151,8 @@ struct QUICLongHeader {
     var end: Int
     var isInitial: Bool
 
-    static func parse(_ b: Span<UInt8>, at start: Int) -> QUICLongHeader? {
+    /// `lax`: the capture cut the datagram, so the packet may end past the bytes there are.
+    static func parse(_ b: Span<UInt8>, at start: Int, lax: Bool = false) -> QUICLongHeader? {
         guard b.has(7, at: start), b[start] & 0x80 != 0 else { return nil }
         let version = QUICVersion(b.be32(start &+ 1))
         var at = start &+ 5
@@ -171,9 +172,9 @@ struct QUICLongHeader {
         } else if type == 3 && !version.isV2 || type == 0 && version.isV2 {
             return nil  // Retry: no length field, nothing to read.
         }
-        guard let (length, n) = varint(b, at: at), length <= UInt64(b.count) else { return nil }
+        guard let (length, n) = varint(b, at: at), length <= 65_535 else { return nil }
         at &+= n
-        guard b.has(Int(length), at: at) else { return nil }
+        guard lax || b.has(Int(length), at: at) else { return nil }
         return QUICLongHeader(firstByte: b[start], version: version, destinationID: dcid, sourceID: scid,
                               packetNumberOffset: at, end: at &+ Int(length), isInitial: isInitial)
     }

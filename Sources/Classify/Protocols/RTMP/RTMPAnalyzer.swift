@@ -32,7 +32,9 @@ public struct RTMPAnalyzer: ProtocolAnalyzer {
         guard !bytes.isEmpty else { return .needMore }
         guard bytes[0] == 3 || bytes[0] == 6 else { return .noMatch }
         if bytes.count >= 4 && bytes[1] == 0 && Int(bytes.be16(2)) == bytes.count && bytes.count < 1537 { return .noMatch }
-        return bytes.count >= 1537 ? .match : .needMore
+        if bytes.count >= 1537 { return .match }
+        // The stream ends early (the capture cut it): a long C1 start is RTMP enough.
+        return context.isFinal ? (bytes.count >= 128 ? .match : .noMatch) : .needMore
     }
 
     public func makeSession(flow: FlowStart) -> any ProtocolSession { RTMPSession() }

@@ -22,6 +22,8 @@ public struct TLSClientHello: Sendable, Equatable {
     /// Extension types in the order sent (GREASE included, as on the wire).
     public var extensionTypes: [UInt16] = []
     public var serverName: String?
+    /// The server_name extension was there but cut short by the capture.
+    public var serverNameCut = false
     public var alpn: [String] = []
     /// The first ALPN value's raw bytes (JA4 needs them when they are not printable).
     public var firstALPNBytes: [UInt8] = []
@@ -92,12 +94,15 @@ public struct TLSClientHello: Sendable, Equatable {
         switch type {
         case Extension.serverName:
             // ServerNameList: length(2), then entries of type(1) length(2) name; type 0 is host_name.
+            // A name the capture cut (snap length) is left out: a prefix of a name is another name.
             var at = r.lowerBound &+ 2
             while at &+ 3 <= r.upperBound {
                 let kind = b[at]
                 let n = Int(b.be16(at &+ 1))
-                let end = min(at &+ 3 &+ n, r.upperBound)
-                if kind == 0 && serverName == nil && end > at &+ 3 { serverName = b.text((at &+ 3)..<end) }
+                let end = at &+ 3 &+ n
+                if kind == 0 && serverName == nil && n > 0 {
+                    if end <= r.upperBound { serverName = b.text((at &+ 3)..<end) } else { serverNameCut = true }
+                }
                 at &+= 3 &+ n
             }
         case Extension.alpn:
