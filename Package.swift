@@ -3,8 +3,8 @@
 // SpanAudit: one library target per pipeline stage, each depending only on the stages before it.
 //
 //   capture (Capture) ─┐
-//   wire decode (Wire) ─┼─> flows (Flows) ─> classify (Classify) ─> run a capture end to end (Analysis)
-//                                             ─> output (Reporting) ─> `audit` (AuditCLI)
+//   wire decode (Wire) ─┼─> flows (Flows) ─> classify (Classify) ─> devices (Devices)
+//                                            run a capture end to end (Analysis) ─> output (Reporting) ─> `audit` (AuditCLI)
 //
 // `Wire` imports nothing, not even Foundation: it is the per-packet hot path, fuzzable on its own.
 import PackageDescription
@@ -47,11 +47,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "Analysis", dependencies: ["Capture", "Wire", "Flows", "Classify"], swiftSettings: strict),
-        .target(name: "Reporting", dependencies: ["Analysis", "Capture", "Classify", "Flows", "Wire"], swiftSettings: strict),
+        .target(name: "Devices", dependencies: ["Wire", "Flows", "Classify"], swiftSettings: strict),
+        .target(name: "Reporting", dependencies: ["Analysis", "Capture", "Classify", "Devices", "Flows", "Wire"],
+                swiftSettings: strict),
         .executableTarget(
             name: "AuditCLI",
             dependencies: [
-                "Analysis", "Capture", "Classify", "Flows", "Reporting", "Wire",
+                "Analysis", "Capture", "Classify", "Devices", "Flows", "Reporting", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -61,6 +63,8 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "Capture", "Analysis", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ClassifyTests", dependencies: ["Classify", "Flows", "Wire", "Capture", "Analysis", "TestSupport"],
+                    swiftSettings: strict),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "Analysis", "Classify", "Wire", "Capture", "TestSupport"],
                     swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",

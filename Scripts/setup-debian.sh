@@ -3,8 +3,9 @@
 # toolchain already installed). Safe to run again: it installs only what is missing.
 #
 #   libpcap-dev, pkg-config   the CLibpcap system-library target (live capture, BPF, version)
+#   ieee-data                 the IEEE MAC registries `audit devices` names vendors from
 set -euo pipefail
-packages=(libpcap-dev pkg-config)
+packages=(libpcap-dev pkg-config ieee-data)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

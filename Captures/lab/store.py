@@ -94,6 +94,15 @@ ENDPOINTS = {
     "wowzalicense-all.wowzamedia.com": "203.0.113.60", "acme-v02.api.letsencrypt.org": "203.0.113.70",
     "route53.amazonaws.com": "203.0.113.71",
 }
+# Names the public resolver answers with a CNAME chain, as cloud services do (S3 buckets, load
+# balancers): the flow must still be named after the name the device asked for. alias -> chain.
+CNAMES = {
+    "oe-prod-files.s3.amazonaws.com": ["s3-1-w.amazonaws.com", "s3-w.us-east-1.amazonaws.com"],
+    "oe-prod-devmon.s3.us-west-2.amazonaws.com": ["s3-r-w.us-west-2.amazonaws.com"],
+    "oe-prod-media.s3.us-west-2.amazonaws.com": ["s3-w.us-west-2.amazonaws.com"],
+    "stun.u5fgb.com": ["ows-stun-7f3a.elb.us-west-2.amazonaws.com"],
+}
+PUBLIC_TTL = 300                  # seconds, for every public answer
 RN_CLOUD = "203.0.113.235"        # stand-in for 104.154.145.235 (TCP 8278, no name)
 VALT_CLOUD = "203.0.113.80"       # VALT Cloud application server (IKE, GRE): the document names no host
 OWS_PEER = "198.51.100.77"        # a remote OWS client for peer-to-peer video
@@ -299,9 +308,14 @@ class Lab:
         lan_names = ["--address=/%s.store.lan/%s" % (d.name, d.ip) for d in DEVICES]
         lan_names += ["--address=/valt.store.lan/%s" % BY_NAME["valt-app"].ip, "--address=/media.store.lan/%s" % BY_NAME["valt-media"].ip]
         # Public DNS in the internet namespace: every endpoint the documents name.
+        records = ["--address=/%s/%s" % (n, a) for n, a in ENDPOINTS.items() if n not in CNAMES]
+        for alias, chain in CNAMES.items():
+            records.append("--host-record=%s,%s" % (chain[-1], ENDPOINTS[alias]))
+            for name, target in zip([alias] + chain, chain):
+                records.append("--cname=%s,%s" % (name, target))
         self.start("inet", "dns", "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
                    "--listen-address=%s" % PUBLIC_DNS, "--bind-interfaces", "--port=53",
-                   *["--address=/%s/%s" % (n, a) for n, a in ENDPOINTS.items()])
+                   "--local-ttl=%d" % PUBLIC_TTL, *records)
         # The store's resolver and DHCP server on the gateway: fixed leases by MAC, names for the LAN.
         hosts = ["--dhcp-host=%s,%s,%s" % (d.mac, d.ip, d.name) for d in DEVICES if d.name != "gateway"]
         self.start("gateway", "dnsmasq", "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",

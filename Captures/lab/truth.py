@@ -115,14 +115,6 @@ def flows_of(capture):
             for address in f["dns.a"] + f["dns.aaaa"]:
                 dns_names[address].add(f["dns.qry.name"][0].lower())
                 dns_answers[address].append((time, f["dns.qry.name"][0].lower(), dst))
-        elif f["dns.flags.response"][:1] == ["1"] and "mdns" in protocols:
-            # mDNS answers name hosts by their A/AAAA records' owners (RFC 6762 §6).
-            addresses = {"1": iter(f["dns.a"]), "28": iter(f["dns.aaaa"])}
-            for name, rtype in zip(f["dns.resp.name"], f["dns.resp.type"]):
-                if rtype in addresses:
-                    address = next(addresses[rtype], None)
-                    if address:
-                        dns_answers[address].append((time, name.lower(), dst))
         # ICMP errors quote the packet that caused them: the second IP header and ports in the frame.
         if f["icmp.type"][:1] and f["icmp.type"][0] in ("3", "11") and len(f["ip.src"]) >= 2:
             inner_proto = f["ip.proto"][1] if len(f["ip.proto"]) > 1 else None
@@ -194,8 +186,35 @@ def flows_of(capture):
         if flow is not None:
             flow.protocols = protocols - {"http-request"}
             flow.hosts = hosts
+    # mDNS answers name hosts by their A/AAAA records' owners (RFC 6762 §6). tshark's flat field
+    # lists cannot pair an owner with its address (an SRV record has no dns.resp.name), so these
+    # come from its JSON tree, one object per record.
+    for time, name, address, dst in mdns_host_answers(capture):
+        dns_answers[address].append((time, name, dst))
+    for answers in dns_answers.values():
+        answers.sort()
     flows_of.dns_answers = dns_answers
     return flows, dns_names, frames
+
+
+def mdns_host_answers(capture):
+    """(time, owner name, address, receiver) of every A/AAAA record in an mDNS response."""
+    cmd = ["tshark", "-r", capture, "-n", "-Y", "mdns && dns.flags.response == 1", "-T", "json", "-J", "frame ip ipv6 mdns"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode not in (0, 2):
+        raise SystemExit("truth.py: tshark failed on %s: %s" % (capture, result.stderr.strip()))
+    out = []
+    for packet in json.loads(result.stdout or "[]"):
+        layers = packet["_source"]["layers"]
+        time = float(layers["frame"]["frame.time_epoch"])
+        dst = (layers.get("ip") or layers.get("ipv6") or {}).get("ip.dst") or (layers.get("ipv6") or {}).get("ipv6.dst")
+        mdns = layers.get("mdns")
+        for section in ("Answers", "Additional records"):
+            for record in (mdns or {}).get(section, {}).values():
+                address = record.get("dns.a") or record.get("dns.aaaa")
+                if address and "dns.resp.name" in record:
+                    out.append((time, record["dns.resp.name"].lower(), address, dst))
+    return out
 
 
 def http_on_rtmp_port(capture):

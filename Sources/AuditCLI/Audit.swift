@@ -19,7 +19,7 @@ struct Audit: ParsableCommand {
             or cut short; what was read is reported).
             """,
         version: "\(Audit.version) (\(LibpcapInfo.version))",
-        subcommands: [Flows.self, Decode.self]
+        subcommands: [Flows.self, DevicesCommand.self, Decode.self]
     )
 
     /// Runs the command with the project's exit statuses: usage errors exit 2 (the contract's "bad

@@ -69,6 +69,34 @@ import TestSupport
         #expect(r.stdout.split(separator: "\n").count == 16)
     }
 
+    @Test func devicesAsJSON() throws {
+        let r = try audit(["devices", "--format", "json", "Captures/store-compliant.pcapng"])
+        #expect(r.status == 0)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let devices = try #require(document["devices"] as? [[String: Any]])
+        let appliance = try #require(devices.first { $0["ip"] as? String == "10.40.0.21" })
+        #expect(appliance["mac"] as? String == "20:c3:a4:40:00:21")
+        #expect((appliance["names"] as? [String])?.first == "rn-appliance")
+        #expect((appliance["dhcp"] as? [String: Any])?["vendor_class"] as? String == "RetailNext Store Appliance")
+        let traffic = try #require(appliance["traffic"] as? [String: Any])
+        #expect((traffic["tx_bytes"] as? Int ?? 0) > 10_000 && (traffic["flows_answered"] as? Int ?? 0) >= 3)
+        if FileManager.default.fileExists(atPath: "/usr/share/ieee-data/oui.csv") {
+            #expect(appliance["oui_vendor"] as? String == "RetailNext")
+        }
+        #expect(r.stderr.hasPrefix("audit devices: read 1 input (pcapng)"))
+    }
+
+    @Test func devicesAsText() throws {
+        let r = try audit(["devices", "--format", "text", "--ieee-data", "/nonexistent", "Captures/store-compliant.pcapng"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("10.40.0.21  rn-appliance  20:c3:a4:40:00:21\n"))
+        #expect(r.stdout.contains("  dhcp       host rn-appliance · vendor class \"RetailNext Store Appliance\""))
+        #expect(r.stdout.hasSuffix("devices\n"))
+        #expect(r.stderr.contains("audit devices: no IEEE registry in /nonexistent"))
+        let bad = try audit(["devices", "--local", "10.0.0.0/40", "Captures/store-compliant.pcapng"])
+        #expect(bad.status == 2 && bad.stderr.contains("--local 10.0.0.0/40"))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let none = try audit(["flows"])
         #expect(none.status == 2)

@@ -266,3 +266,112 @@ import Classify
         #expect(total.extras.isEmpty, "\(total.extras)")
     }
 }
+
+/// `service` and `server_name` against nDPI's content-based verdicts on the same corpus.
+///
+/// A flow is judged when nDPI classified it by payload inspection (`[Confidence: DPI]`) as one of
+/// the contract's protocols; its master protocol maps to the names accepted for it. nDPI names a
+/// flow that multiplexes STUN, DTLS and media (RFC 7983) by one of them: any of the four is
+/// accepted there; an upgraded HTTP connection may be `websocket`, an HTTP CONNECT tunnel `http`
+/// or `tls`. Server names are compared for TLS, QUIC and DTLS flows with an SNI, after nDPI's
+/// normalisation (lower case, at most the last 79 characters). Goals: service ≥ 97%, SNI ≥ 98%.
+@Suite struct NDPIClassificationTests {
+    struct Verdict {
+        var key: NDPIConformanceTests.Key
+        var master: String
+        var dpi: Bool
+        var hostname: String?
+    }
+
+    static let accepted: [String: Set<String>] = [
+        "TLS": ["tls"], "DTLS": ["dtls", "stun", "rtp", "rtcp"], "QUIC": ["quic"], "HTTP": ["http", "websocket"],
+        "HTTP_Proxy": ["http", "websocket"], "HTTP_Connect": ["http", "tls"], "WebSocket": ["websocket"],
+        "RTSP": ["rtsp"], "RTP": ["rtp", "rtcp", "stun", "dtls"], "RTCP": ["rtcp", "rtp"],
+        "SRTP": ["rtp", "rtcp", "stun", "dtls"], "RTMP": ["rtmp"], "STUN": ["stun", "dtls", "rtp", "rtcp"],
+        "DNS": ["dns"], "MDNS": ["mdns"], "SSDP": ["ssdp"], "NTP": ["ntp"], "DHCP": ["dhcp"], "DHCPV6": ["dhcp"],
+        "SSH": ["ssh"], "IPSec": ["ike"],
+    ]
+
+    static func verdicts(_ text: String) -> [Verdict] {
+        var out: [Verdict] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count >= 3, fields[0].isEmpty, Int(fields[1]) != nil else { continue }
+            let body = fields[2]
+            let words = body.split(separator: " ")
+            guard words.count >= 4, words[2] == "<->" || words[2] == "->",
+                  let proto = NDPIConformanceTests.protocolNumbers[String(words[0])] ?? Int(words[0]),
+                  let protoField = body.firstMatch(of: /\[proto: ([^\]]+)\]/) else { continue }
+            // "GTP:91.126/TLS.Google" -> "TLS"
+            var names = String(protoField.1)
+            if let colon = names.firstIndex(of: ":"), !names[..<colon].contains("/") { names = String(names[names.index(after: colon)...]) }
+            let master = names.split(separator: "/").last.map { String($0.split(separator: ".").first ?? "") } ?? ""
+            let dpi = body.contains("[Confidence: DPI]") || body.contains("[Confidence: DPI (partial)]")
+            let hostname = body.firstMatch(of: /\[Hostname\/SNI: ([^\]]*)\]/).map { String($0.1) }
+            let key = NDPIConformanceTests.Key(proto: proto, NDPIConformanceTests.parseEndpoint(words[1]),
+                                               NDPIConformanceTests.parseEndpoint(words[3]))
+            out.append(Verdict(key: key, master: master, dpi: dpi, hostname: hostname))
+        }
+        return out
+    }
+
+    /// nDPI's normalisation of host names: lower case, non-printable bytes as '?', trailing spaces
+    /// dropped.
+    static func normalised(_ name: String) -> String {
+        var out = ""
+        for u in name.unicodeScalars { out.unicodeScalars.append(u.value >= 0x20 && u.value < 0x7F ? u : "?") }
+        return out.lowercased().trimmingCharacters(in: .whitespaces)
+    }
+
+    @Test(.timeLimit(.minutes(5)))
+    func serviceAndServerNameAgreeWithNDPI() throws {
+        guard let corpus = TestPaths.ndpiCorpus else {
+            print("NDPIClassificationTests: ../shared/corpus/ndpi is absent in this checkout; skipped.")
+            return
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: corpus.appendingPathComponent("pcap").path).sorted()
+        var services = 0, servicesAgree = 0, snis = 0, snisAgree = 0
+        var problems: [String] = []
+        for name in names {
+            guard let data = try? Data(contentsOf: corpus.appendingPathComponent("expected/\(name).out")) else { continue }
+            let expected = Self.verdicts(String(decoding: data, as: UTF8.self))
+            var ours: [NDPIConformanceTests.Key: [ClassifiedFlow]] = [:]
+            _ = CaptureRun.run(paths: [corpus.appendingPathComponent("pcap/\(name)").path]) { flow in
+                let r = flow.record
+                let key = NDPIConformanceTests.Key(
+                    proto: Int(r.protocolNumber.rawValue),
+                    .init(address: NDPIConformanceTests.ndpiText(r.originator), port: Int(r.originatorPort)),
+                    .init(address: NDPIConformanceTests.ndpiText(r.responder), port: Int(r.responderPort)))
+                ours[key, default: []].append(flow)
+            }
+            for v in expected where v.dpi {
+                guard var accepted = Self.accepted[v.master], !(v.master == "IPSec" && v.key.proto != 17) else { continue }
+                guard let flows = ours[v.key] else { continue }  // flow recall is the other test's
+                if v.master == "HTTP" || v.master == "HTTP_Proxy" { accepted.insert("websocket") }
+                services += 1
+                let got = flows.compactMap(\.record.service)
+                if !got.isEmpty && got.allSatisfy(accepted.contains) {
+                    servicesAgree += 1
+                } else {
+                    problems.append("\(name) \(v.key): service \(got), nDPI \(v.master)")
+                }
+                if ["TLS", "QUIC", "DTLS"].contains(v.master), let host = v.hostname, !host.isEmpty {
+                    snis += 1
+                    let want = host.lowercased()
+                    let matched = flows.contains { flow in
+                        guard let n = flow.record.serverName.map(Self.normalised) else { return false }
+                        return want.count >= 79 ? n.hasSuffix(want) : n == want
+                    }
+                    if matched { snisAgree += 1 } else {
+                        problems.append("\(name) \(v.key): server_name \(flows.compactMap(\.record.serverName)), nDPI SNI \(host)")
+                    }
+                }
+            }
+        }
+        print("nDPI classification: service \(servicesAgree)/\(services), SNI \(snisAgree)/\(snis)")
+        for p in problems.prefix(20) { print("  " + p) }
+        #expect(services > 150 && snis > 30)
+        #expect(Double(servicesAgree) >= 0.97 * Double(services), "\(problems)")
+        #expect(Double(snisAgree) >= 0.98 * Double(snis), "\(problems)")
+    }
+}

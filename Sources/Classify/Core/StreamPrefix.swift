@@ -195,7 +195,9 @@ struct StreamPrefix {
             held = []
             _ = feed(pending.span, isFinal: true, consume: consume)
         }
-        if ended == nil { ended = reason }
+        // The gap or overflow is what ended the stream, even when the consumer, shown the rest
+        // as final, said it was done with it.
+        ended = reason
         held = []
         early = []
         earlyBytes = 0

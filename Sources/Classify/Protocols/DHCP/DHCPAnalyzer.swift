@@ -1,32 +1,54 @@
 public import Flows
 import Wire
 
-/// What DHCP (RFC 2131/2132) or DHCPv6 (RFC 8415) messages said about a client.
+/// What DHCP (RFC 2131/2132) or DHCPv6 (RFC 8415) messages said about their clients.
+///
+/// One flow often carries many clients: every DHCPv4 client broadcasts from 0.0.0.0:68 to
+/// 255.255.255.255:67 before it has an address, so each client is kept apart by its hardware
+/// address (chaddr), or for DHCPv6 by the exchange.
 public struct DHCPFacts: ProtocolFacts, Equatable {
     public static let key = "dhcp"
+
+    public struct Client: Sendable, Equatable {
+        /// The client's hardware address (chaddr); nil for DHCPv6.
+        public var clientMAC: String?
+        /// Option 12 (v4) or the client FQDN (option 81 / v6 option 39).
+        public var hostName: String?
+        /// Option 60 (v4) / vendor class option 16 (v6).
+        public var vendorClass: String?
+        /// Option 55 (v4) / option request option 6 (v6): the options the client asked for, an OS
+        /// fingerprint.
+        public var parameterList: [Int] = []
+        public var requestedAddress: String?
+        /// The address the server gave (yiaddr of an OFFER/ACK).
+        public var assignedAddress: String?
+        /// Message types of this client's exchange, in order seen.
+        public var messages: [String] = []
+    }
+
     /// `DISCOVER`, `OFFER`, `REQUEST`, `ACK`, ... (v6: `SOLICIT`, `ADVERTISE`, ...), in order seen.
     public var messages: [String] = []
-    /// Option 12 (v4) or the client FQDN (option 81 / v6 option 39).
-    public var hostName: String?
-    /// Option 60 (v4) / vendor class option 16 (v6).
-    public var vendorClass: String?
-    /// Option 55, the options the client asked for: an OS fingerprint.
-    public var parameterList: [Int] = []
-    /// The client's hardware address (chaddr).
-    public var clientMAC: String?
-    public var requestedAddress: String?
-    /// The address the server gave (yiaddr of an ACK/OFFER).
-    public var assignedAddress: String?
+    /// Every client the flow's messages were about, in order seen (at most 64).
+    public var clients: [Client] = []
     public var version6 = false
+
+    /// The first client (the only one on a flow between a leased client and its server).
+    public var client: Client? { clients.first }
+    public var hostName: String? { client?.hostName }
+    public var vendorClass: String? { client?.vendorClass }
+    public var clientMAC: String? { client?.clientMAC }
+    public var assignedAddress: String? { client?.assignedAddress }
 
     public func report<Sink: FactSink>(to sink: inout Sink) {
         sink.add("messages", messages)
-        sink.add("host_name", hostName)
-        sink.add("vendor_class", vendorClass)
-        sink.add("parameter_list", numbers: parameterList)
-        sink.add("client_mac", clientMAC)
-        sink.add("requested_address", requestedAddress)
-        sink.add("assigned_address", assignedAddress)
+        sink.add("host_name", client?.hostName)
+        sink.add("vendor_class", client?.vendorClass)
+        sink.add("parameter_list", numbers: client?.parameterList ?? [])
+        sink.add("client_mac", client?.clientMAC)
+        sink.add("requested_address", client?.requestedAddress)
+        sink.add("assigned_address", client?.assignedAddress)
+        // Other clients of a broadcast flow, as `mac host` (host `-` when unnamed).
+        sink.add("other_clients", clients.dropFirst().map { "\($0.clientMAC ?? "-") \($0.hostName ?? "-")" })
         sink.add("v6", version6)
     }
 
@@ -91,9 +113,9 @@ final class DHCPSession: ProtocolSession {
     }
 
     private func readV4(_ b: Span<UInt8>) {
-        if facts.clientMAC == nil && b[1] == 1 && b[2] == 6 {
-            facts.clientMAC = (0..<6).map { hex2(b[28 &+ $0]) }.joined(separator: ":")
-        }
+        var mac: String?
+        if b[1] == 1 && b[2] == 6 { mac = (0..<6).map { hex2(b[28 &+ $0]) }.joined(separator: ":") }
+        var client = facts.clients.firstIndex { $0.clientMAC == mac }.map { facts.clients[$0] } ?? DHCPFacts.Client(clientMAC: mac)
         var type: UInt8 = 0
         var at = 240
         while at < b.count {
@@ -107,27 +129,39 @@ final class DHCPSession: ProtocolSession {
             let r = start..<(start &+ n)
             switch code {
             case 53 where n == 1: type = b[start]
-            case 12 where facts.hostName == nil: facts.hostName = b.text(r)
-            case 81 where facts.hostName == nil && n > 3: facts.hostName = b.text((start &+ 3)..<r.upperBound)
-            case 60 where facts.vendorClass == nil: facts.vendorClass = b.text(r)
-            case 55 where facts.parameterList.isEmpty: facts.parameterList = r.map { Int(b[$0]) }
-            case 50 where n == 4: facts.requestedAddress = IPAddress(ipv4: b.be32(start)).description
+            case 12 where client.hostName == nil: client.hostName = b.text(r)
+            case 81 where client.hostName == nil && n > 3: client.hostName = b.text((start &+ 3)..<r.upperBound)
+            case 60 where client.vendorClass == nil: client.vendorClass = b.text(r)
+            case 55 where client.parameterList.isEmpty: client.parameterList = r.map { Int(b[$0]) }
+            case 50 where n == 4: client.requestedAddress = IPAddress(ipv4: b.be32(start)).description
             default: break
             }
             at = r.upperBound
         }
         if type == 5 || type == 2, b.be32(16) != 0 {
-            facts.assignedAddress = IPAddress(ipv4: b.be32(16)).description
+            client.assignedAddress = IPAddress(ipv4: b.be32(16)).description
         }
         let name = Int(type) < DHCPMessage.v4Names.count && type > 0 ? DHCPMessage.v4Names[Int(type)] : "TYPE\(type)"
         if !facts.messages.contains(name) && facts.messages.count < 8 { facts.messages.append(name) }
+        if !client.messages.contains(name) && client.messages.count < 8 { client.messages.append(name) }
+        store(client)
+    }
+
+    private func store(_ client: DHCPFacts.Client) {
+        if let i = facts.clients.firstIndex(where: { $0.clientMAC == client.clientMAC }) {
+            facts.clients[i] = client
+        } else if facts.clients.count < 64 {
+            facts.clients.append(client)
+        }
     }
 
     private func readV6(_ b: Span<UInt8>) {
         facts.version6 = true
+        var client = facts.clients.first { $0.clientMAC == nil } ?? DHCPFacts.Client()
         let type = Int(b[0])
         let name = type < DHCPMessage.v6Names.count ? DHCPMessage.v6Names[type] : "TYPE\(type)"
         if !facts.messages.contains(name) && facts.messages.count < 8 { facts.messages.append(name) }
+        if !client.messages.contains(name) && client.messages.count < 8 { client.messages.append(name) }
         var at = 4
         while at &+ 4 <= b.count {
             let code = b.be16(at)
@@ -135,20 +169,21 @@ final class DHCPSession: ProtocolSession {
             let start = at &+ 4
             guard b.has(n, at: start) else { break }
             switch code {
-            case 39 where n > 1 && facts.hostName == nil:
+            case 39 where n > 1 && client.hostName == nil:
                 // Client FQDN (RFC 4704): flags(1) then the name in DNS wire format.
-                if let (name, _) = DNSMessage.name(b.extracting(0..<(start &+ n)), at: start &+ 1) { facts.hostName = name }
-            case 16 where n > 6 && facts.vendorClass == nil:
+                if let (name, _) = DNSMessage.name(b.extracting(0..<(start &+ n)), at: start &+ 1) { client.hostName = name }
+            case 16 where n > 6 && client.vendorClass == nil:
                 // enterprise(4) then length-prefixed data.
                 let length = Int(b.be16(start &+ 4))
-                facts.vendorClass = b.text((start &+ 6)..<min(start &+ 6 &+ length, start &+ n))
-            case 6 where facts.parameterList.isEmpty:
+                client.vendorClass = b.text((start &+ 6)..<min(start &+ 6 &+ length, start &+ n))
+            case 6 where client.parameterList.isEmpty:
                 var i = start
-                while i &+ 2 <= start &+ n { facts.parameterList.append(Int(b.be16(i))); i &+= 2 }
+                while i &+ 2 <= start &+ n { client.parameterList.append(Int(b.be16(i))); i &+= 2 }
             default: break
             }
             at = start &+ n
         }
+        store(client)
     }
 
     func finish(_ ending: FlowEnding, into facts: inout FlowFacts) { facts.details.append(self.facts) }

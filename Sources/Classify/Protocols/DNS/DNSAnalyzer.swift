@@ -49,9 +49,21 @@ public struct MDNSFacts: ProtocolFacts, Equatable {
     public var queries: [String] = []
     /// TXT strings of instances (`model=...`), a few.
     public var texts: [String] = []
+    /// The addresses the host names were announced with (`rn-aurora.local` → 10.40.0.22).
+    public var hostAddresses: [HostAddress] = []
+    /// Who sent the responses (announcements and answers): the hosts, services and instances
+    /// above are theirs. Names in queries and in a query's known answers are not.
+    public var responders: [IPAddress] = []
+
+    public struct HostAddress: Sendable, Equatable {
+        public var name: String
+        public var address: IPAddress
+    }
 
     public func report<Sink: FactSink>(to sink: inout Sink) {
         sink.add("hosts", hosts)
+        sink.add("host_addresses", hostAddresses.map { "\($0.name) \($0.address)" })
+        sink.add("responders", responders.map(\.description))
         sink.add("services", services)
         sink.add("instances", instances)
         sink.add("queries", queries)
@@ -87,7 +99,8 @@ public struct DNSAnalyzer: ProtocolAnalyzer {
             guard length >= 12 else { return .noMatch }
             guard bytes.count >= 2 &+ length else {
                 if context.isFinal, DNSMessage(parsing: bytes.extracting(2...), lax: true) != nil { return .match }
-                return bytes.count >= 14 && Self.plausibleHeader(bytes.extracting(2...)) ? .needMore : .noMatch
+                guard bytes.count >= 14 else { return .needMore }
+                return Self.plausibleHeader(bytes.extracting(2...)) ? .needMore : .noMatch
             }
             return Self.accept(bytes.extracting(2..<(2 &+ length)), lax: false) ? .match : .noMatch
         }
@@ -188,12 +201,18 @@ final class DNSSession: ProtocolSession {
 
     private func readMulticast(_ m: DNSMessage, _ b: Span<UInt8>, context: SessionContext) {
         for q in m.questions { insert(q.name, into: &mdns.queries, limit: 32) }
+        // A query's answer section lists what the querier already knows (RFC 6762 §7.1): other
+        // hosts' records, which say nothing about the querier.
+        guard m.isResponse else { return }
+        if mdns.responders.count < 4 && !mdns.responders.contains(context.sender) { mdns.responders.append(context.sender) }
         for r in m.answers + m.additionals {
             switch r.type {
             case 1, 28:
                 guard let address = r.address(in: b) else { continue }
                 let name = r.name(in: b)
                 insert(name, into: &mdns.hosts, limit: 16)
+                let host = MDNSFacts.HostAddress(name: name, address: address)
+                if mdns.hostAddresses.count < 16 && !mdns.hostAddresses.contains(host) { mdns.hostAddresses.append(host) }
                 // mDNS answers name link-local hosts too: flows to them can be named after them.
                 context.shared.names.add(name: name, address: address, client: context.receiver, time: context.time,
                                          ttl: r.ttl)

@@ -93,15 +93,20 @@ struct QUICInitialKeys {
     var key: SymmetricKey
     var iv: [UInt8]
     var headerProtection: SymmetricKey
+    /// The key bytes (tests compare them with RFC 9001's vectors).
+    var keyBytes: [UInt8]
+    var headerProtectionBytes: [UInt8]
 
     /// Keys for the client (`client in`) or server (`server in`) from the client's first
     /// Destination Connection ID.
     init(version: QUICVersion, connectionID: [UInt8], client: Bool) {
         let initial = HKDFSHA256.extract(salt: version.salt, inputKeyMaterial: connectionID)
         let secret = HKDFSHA256.expandLabel(initial, label: client ? "client in" : "server in", length: 32)
-        key = SymmetricKey(data: HKDFSHA256.expandLabel(secret, label: version.labelPrefix + "key", length: 16))
+        keyBytes = HKDFSHA256.expandLabel(secret, label: version.labelPrefix + "key", length: 16)
+        key = SymmetricKey(data: keyBytes)
         iv = HKDFSHA256.expandLabel(secret, label: version.labelPrefix + "iv", length: 12)
-        headerProtection = SymmetricKey(data: HKDFSHA256.expandLabel(secret, label: version.labelPrefix + "hp", length: 16))
+        headerProtectionBytes = HKDFSHA256.expandLabel(secret, label: version.labelPrefix + "hp", length: 16)
+        headerProtection = SymmetricKey(data: headerProtectionBytes)
     }
 }
 
@@ -248,7 +253,7 @@ enum QUICFrames {
                     guard let (_, n) = QUICLongHeader.varint(b, at: at) else { return out }
                     at &+= n
                 }
-            case 0x06, 0x08 where google:  // CRYPTO (the condition applies to 0x08 only)
+            case _ where type == 0x06 || (type == 0x08 && google):  // CRYPTO (0x08 in Google QUIC)
                 at &+= 1
                 guard let (offset, n0) = QUICLongHeader.varint(b, at: at) else { return out }
                 at &+= n0

@@ -60,6 +60,9 @@ final class RTSPSession: ProtocolSession {
     var facts = RTSPFacts()
     /// CSeq of SETUP requests not answered yet, with their Transport.
     var pendingSetups: [String: String] = [:]
+    /// Replies seen before their request, by CSeq: a SPAN port copies the two directions from
+    /// different switch ports, so a reply can reach the capture first.
+    var earlyReplies: [String: (status: Int, transport: String?)] = [:]
     var messages: InlineArray<2, Int> = InlineArray(repeating: 0)
     var done: InlineArray<2, Bool> = InlineArray(repeating: false)
 
@@ -103,18 +106,31 @@ final class RTSPSession: ProtocolSession {
             }
             if facts.userAgent == nil { facts.userAgent = head.headers.value("user-agent") }
             if method == "SETUP", let transport = head.headers.value("transport") {
-                pendingSetups[cseq] = transport
+                if let reply = earlyReplies.removeValue(forKey: cseq) {
+                    answered(requested: transport, reply: reply.transport, status: reply.status, context: context)
+                } else if pendingSetups.count < 16 {
+                    pendingSetups[cseq] = transport
+                }
             }
         case .response(_, let status):
             if facts.status == nil { facts.status = status }
             if facts.server == nil { facts.server = head.headers.value("server") }
+            let transport = head.headers.value("transport")
             if let requested = pendingSetups.removeValue(forKey: cseq) {
-                let transport = head.headers.value("transport") ?? requested
-                if facts.transports.count < 8 { facts.transports.append(transport) }
-                if transport.lowercased().contains("interleaved=") { facts.interleaved = true }
-                if (200..<300).contains(status) { expectMedia(transport, context: context) }
+                answered(requested: requested, reply: transport, status: status, context: context)
+            } else if transport != nil && earlyReplies.count < 16 {
+                earlyReplies[cseq] = (status, transport)
             }
         }
+    }
+
+    /// A SETUP and its reply: the reply's Transport is what the server chose (the request's only
+    /// offers), so it is the one kept.
+    private func answered(requested: String, reply: String?, status: Int, context: SessionContext) {
+        let transport = reply ?? requested
+        if facts.transports.count < 8 { facts.transports.append(transport) }
+        if transport.lowercased().contains("interleaved=") { facts.interleaved = true }
+        if (200..<300).contains(status) { expectMedia(transport, context: context) }
     }
 
     /// Registers the RTP and RTCP flows a SETUP reply's Transport announces (RFC 7826 §18.54,

@@ -148,7 +148,6 @@ final class TLSSession: ProtocolSession {
             malformed = true
             return finishDirection(d)
         }
-        records[d] &+= 1
         let total = 5 &+ length
         switch type {
         case 23:
@@ -191,6 +190,7 @@ final class TLSSession: ProtocolSession {
 
     private func afterRecord(_ d: Int, _ total: Int) -> Consumption {
         consumed[d] &+= total
+        records[d] &+= 1
         let finished: Bool
         if d == 0 {
             finished = clientHelloBytes != nil

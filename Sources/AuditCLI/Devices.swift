@@ -1,0 +1,75 @@
+import Analysis
+public import ArgumentParser
+import Devices
+import Foundation
+public import Reporting
+import Wire
+
+/// `audit devices`: the local devices of the captures, with what identifies them.
+struct DevicesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "List the local devices of the captures: MAC and vendor, names, DHCP, mDNS, SSDP, agents, TLS fingerprints, traffic.",
+        discussion: """
+            A device is a local address: RFC 1918, RFC 3927 link-local, IPv6 unique local or \
+            link-local, or inside a --local block. MAC vendors come from the IEEE registries of \
+            Debian's ieee-data package (--ieee-data). Formats: text (the default on a terminal) and \
+            json (otherwise). A one-paragraph summary goes to standard error.
+
+            Exit status: 0 all input read; 2 nothing usable read; 3 some input unreadable or cut short \
+            (everything before the problem is reported).
+            """)
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var flowOptions: FlowOptions
+
+    @Option(help: "Output format: text or json.")
+    var format: DeviceReport.Format?
+
+    @Option(name: .customLong("local"), help: ArgumentHelp(
+        "Also count addresses in this block as local devices (CIDR, repeatable), for sites numbered in public space.",
+        valueName: "cidr"))
+    var localBlocks: [String] = []
+
+    @Option(help: ArgumentHelp("Directory of the IEEE registries (oui.csv, mam.csv, oui36.csv, iab.csv).", valueName: "dir"))
+    var ieeeData: String = MACVendors.defaultDirectory
+
+    @Flag(name: .shortAndLong, help: "Do not print the summary on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        for block in localBlocks where IPNetwork(block) == nil {
+            throw ValidationError("--local \(block): expected an address block such as 198.18.0.0/15 or 2001:db8::/32.")
+        }
+    }
+
+    func run() throws {
+        let inventory = DeviceInventory(local: LocalNetworks(extra: localBlocks.compactMap(IPNetwork.init)))
+        var options = flowOptions.options
+        options.io = input.io
+        let summary = CaptureRun.runConcurrently(paths: input.captures, options: options) { inventory.add($0) }
+        var devices = inventory.result()
+        var vendorNote: String?
+        do {
+            let vendors = try MACVendors.load(directory: ieeeData, for: Set(devices.compactMap(\.mac)))
+            devices = inventory.result(vendors: vendors)
+        } catch {
+            vendorNote = "audit devices: \(error)"
+        }
+        let output = OutputBuffer(fileDescriptor: 1)
+        switch format ?? (standardOutputIsTerminal ? .text : .json) {
+        case .text: output.write(DeviceReport.text(devices))
+        case .json: output.write(DeviceReport.json(devices, inputs: input.captures, tool: ("audit", Audit.version)))
+        }
+        output.flush()
+        if let vendorNote { printError(vendorNote) }
+        if !quiet || !summary.errors.isEmpty {
+            let text = SummaryText.paragraph(summary, command: "audit devices")
+            printError(quiet ? text.split(separator: "\n").dropFirst().joined(separator: "\n") : text)
+        }
+        let status = summary.inputStatus
+        if status != .complete { throw ExitCode(status.rawValue) }
+    }
+}
+
+extension DeviceReport.Format: ExpressibleByArgument {}

@@ -1,0 +1,138 @@
+import Testing
+import TestSupport
+import Analysis
+@testable import Classify
+@testable import Flows
+@testable import Wire
+
+/// Strict or lax parsing of a whole message (a helper: spans cannot be captured by `#expect`).
+func parse(_ bytes: [UInt8], lax: Bool = false) -> DNSMessage? {
+    DNSMessage(parsing: bytes.span, lax: lax)
+}
+
+/// DNS messages (RFC 1035) from the lab's real resolvers (dnsmasq), and the names they give flows.
+@Suite struct DNSTests {
+    static let capture = "store-compliant.pcapng"
+
+    /// The OpenEye recorder asking the store's dnsmasq for its S3 bucket: the answer is a CNAME
+    /// chain, as S3 gives it, ending in an A record.
+    static func bucketLookup() throws -> Conversation {
+        try Conversation.first(in: capture, proto: .udp, port: 53) { c in
+            c.messages(fromClient: true).first.map {
+                parse($0)?.questions.first?.name == "oe-prod-files.s3.amazonaws.com"
+            } ?? false
+        }
+    }
+
+    @Test func cnameChainAnswer() throws {
+        let reply = try #require(Self.bucketLookup().messages(fromClient: false).first)
+        let m = try #require(parse(reply))
+        #expect(m.isResponse && m.rcode == 0 && m.isComplete && m.length == reply.count)
+        #expect(m.questions == [.init(name: "oe-prod-files.s3.amazonaws.com", type: 1)])
+        #expect(m.answers.map(\.type) == [5, 5, 1])
+        let span = reply.span
+        #expect(m.answers.map { $0.name(in: span) }
+                == ["oe-prod-files.s3.amazonaws.com", "s3-1-w.amazonaws.com", "s3-w.us-east-1.amazonaws.com"])
+        #expect(m.answers[0].target(in: span) == "s3-1-w.amazonaws.com")
+        #expect(m.answers[1].target(in: span) == "s3-w.us-east-1.amazonaws.com")
+        #expect(m.answers[2].address(in: span) == IPAddress("203.0.113.21"))
+        #expect(m.answers.allSatisfy { $0.ttl > 0 && $0.ttl <= 300 })
+    }
+
+    /// The address is remembered under the name the device asked for, not the end of the chain:
+    /// that is the name a vendor document gives.
+    @Test func answersNameTheAskedHost() throws {
+        let c = try Self.bucketLookup()
+        var driver = ClassifierDriver()
+        let flow = driver.classify(c)
+        #expect(flow.facts.service == .dns)
+        let dns = try #require(flow.facts.detail(DNSFacts.self))
+        #expect(dns.queries.contains(.init(name: "oe-prod-files.s3.amazonaws.com", type: 1)))
+        #expect(dns.answers == [.alias("s3-1-w.amazonaws.com"), .alias("s3-w.us-east-1.amazonaws.com"),
+                                .address(IPAddress("203.0.113.21")!)] || dns.answers.count == 4)
+        #expect(dns.rcode == 0)
+        let name = driver.classifier.shared.names.name(for: IPAddress("203.0.113.21")!, client: c.client,
+                                                       at: 1_000_000_000 + 10_000_000)
+        #expect(name == "oe-prod-files.s3.amazonaws.com")
+    }
+
+    /// In the whole capture, the STUN flow is named through the load balancer's CNAME.
+    @Test func stunFlowIsNamedThroughACNAME() throws {
+        var flows: [ClassifiedFlow] = []
+        _ = CaptureRun.run(paths: [TestPaths.capture(Self.capture)]) { flows.append($0) }
+        let stun = try #require(flows.first { $0.facts.service == .stun && $0.record.responderPort == 3478 })
+        #expect(stun.facts.serverName == "stun.u5fgb.com" && stun.facts.serverNameSource == .dns)
+    }
+
+    /// Strict parsing refuses every cut of the message; lax parsing keeps what came before the
+    /// cut, and never more than the whole message gives.
+    @Test func everyTruncatedMessage() throws {
+        let reply = try #require(Self.bucketLookup().messages(fromClient: false).first)
+        let whole = try #require(parse(reply))
+        for length in 0..<reply.count {
+            let cut = Array(reply[..<length])
+            #expect(parse(cut) == nil, "strict at \(length)")
+            let lax = parse(cut, lax: true)
+            if length < 12 {
+                #expect(lax == nil)
+            } else {
+                let m = try #require(lax)
+                #expect(!m.isComplete && m.length <= length)
+                #expect(m.questions.count <= 1 && m.answers.count < whole.answers.count)
+                #expect(m.answers == Array(whole.answers.prefix(m.answers.count)))
+            }
+        }
+    }
+
+    /// Compression pointers must point back (RFC 1035 §4.1.4 allows only prior occurrences), so a
+    /// pointer to itself or forward is refused rather than followed.
+    @Test func compressionLoopsAndForwardPointersAreRefused() {
+        let header: [UInt8] = [0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0]
+        let loop = header + [0xC0, 12, 0, 1, 0, 1]
+        #expect(parse(loop) == nil)
+        let loopName = DNSMessage.name(loop.span, at: 12)
+        #expect(loopName == nil)
+        let forward = header + [0xC0, 14, 1, 0x61, 0, 0, 1, 0, 1]
+        #expect(parse(forward) == nil)
+        let twoHop = header + [1, 0x61, 0xC0, 12, 0, 1, 0, 1]
+        #expect(parse(twoHop) == nil)
+        let good = header + [1, 0x61, 4, 0x74, 0x65, 0x73, 0x74, 0, 0, 1, 0, 1]
+        #expect(parse(good)?.questions.first?.name == "a.test")
+    }
+
+    /// Labels of more than 63 bytes and names of more than 255 are not DNS (RFC 1035 §2.3.4).
+    @Test func overlongLabelsAndNamesAreRefused() {
+        let header: [UInt8] = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        let longLabel = header + [64] + Array(repeating: 0x61, count: 64) + [0, 0, 1, 0, 1]
+        #expect(parse(longLabel) == nil)
+        let longName = header + Array((0..<5).map { _ in [63] + Array(repeating: UInt8(0x61), count: 63) }.joined())
+            + [0, 0, 1, 0, 1]
+        #expect(parse(longName) == nil)
+        let longest = header + Array((0..<3).map { _ in [63] + Array(repeating: UInt8(0x61), count: 63) }.joined())
+            + [61] + Array(repeating: 0x61, count: 61) + [0, 0, 1, 0, 1]
+        #expect(parse(longest)?.questions.first?.name.utf8.count == 253)
+    }
+
+    /// DNS over TCP (RFC 1035 §4.2.2): two-byte length prefixes, however the stream is cut.
+    @Test func messagesOverTCPInAnyChunking() throws {
+        let c = try Self.bucketLookup()
+        let query = try #require(c.messages(fromClient: true).first)
+        let reply = try #require(c.messages(fromClient: false).first)
+        var tcp = Conversation(proto: .tcp, client: c.client, clientPort: 41000, server: c.server, serverPort: 53,
+                               clientBase: 100, serverBase: 900)
+        let prefixedQuery = [UInt8(query.count >> 8), UInt8(query.count & 0xFF)] + query
+        let prefixedReply = [UInt8(reply.count >> 8), UInt8(reply.count & 0xFF)] + reply
+        tcp.payloads = [.init(fromClient: true, sequence: 100, bytes: prefixedQuery, claimed: prefixedQuery.count),
+                        .init(fromClient: false, sequence: 900, bytes: prefixedReply, claimed: prefixedReply.count)]
+        var reference = ClassifierDriver()
+        let expected = reference.classify(tcp)
+        #expect(expected.facts.service == .dns)
+        #expect(expected.facts.detail(DNSFacts.self)?.answers.count == 3)
+        for side in [true, false] {
+            for (name, chunks) in everyChunking(tcp.stream(fromClient: side)) {
+                var driver = ClassifierDriver()
+                #expect(summary(driver.classify(tcp, chunkedSide: side, chunks: chunks)) == summary(expected), "\(name)")
+            }
+        }
+    }
+}
