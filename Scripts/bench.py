@@ -8,14 +8,17 @@ DIR lacks them (default: .build/bench-captures; needs Debian's wireshark-common 
 for each capture runs, interleaved round by round so that drift on a shared machine hits every tool
 alike:
 
-    audit flows --format jsonl -q F > /dev/null        (read() into a reused buffer: the default)
+    audit flows --format jsonl -q F > /dev/null        (read() into a reused buffer, classification on: the default)
+    audit flows --format jsonl -q --no-classify F > /dev/null   (flows only: the cost of classification)
     audit flows --format jsonl -q --io mmap F > /dev/null
     ndpiReader -q -i F                                   (Debian libndpi-bin)
     tcpdump -nr F -w /dev/null                           (reads and writes every packet, no decoding)
     tshark -q -z conv,tcp -r F                           (Debian tshark; slow: --skip-tshark to omit)
 
-and prints the best of N runs per tool: seconds, packets/s, Gbit/s of packet data, peak RSS (from
-wait4's ru_maxrss), and time relative to `audit flows`. Absolute times drift on shared machines:
+and prints the best of N runs per tool: seconds, CPU seconds (user + system, all threads: `audit`
+turns ended flows into facts on a second thread, so its CPU time is what one core would take),
+packets/s, Gbit/s of packet data, peak RSS (from wait4's ru_maxrss), and time relative to
+`audit flows`. Absolute times drift on shared machines:
 compare the ratios, which are measured in the same run.
 
 With --allocations it also counts heap allocations (valgrind memcheck) of `audit flows` on
@@ -34,12 +37,12 @@ SHARED_BENCH = os.path.join(os.path.dirname(ROOT), "shared", "bench")
 
 
 def run(cmd, stdout=subprocess.DEVNULL):
-    """Runs cmd; returns (seconds, peak RSS in KiB, exit status)."""
+    """Runs cmd; returns (seconds, CPU seconds, peak RSS in KiB, exit status)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
-    return elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
 
 
 def capinfo(path):
@@ -71,6 +74,7 @@ def main(argv):
 
     tools = [
         ("audit flows", lambda f: [audit, "flows", "--format", "jsonl", "-q", f]),
+        ("audit flows --no-classify", lambda f: [audit, "flows", "--format", "jsonl", "-q", "--no-classify", f]),
         ("audit flows --io mmap", lambda f: [audit, "flows", "--format", "jsonl", "-q", "--io", "mmap", f]),
     ]
     if shutil.which("ndpiReader"):
@@ -90,21 +94,29 @@ def main(argv):
             for label, cmd in tools:
                 if label.startswith("tshark") and _ > 0:
                     continue  # one tshark run is plenty: it is 30-60x slower
-                seconds, rss, status = run(cmd(path))
+                seconds, cpu, rss, status = run(cmd(path))
                 prev = best.get(label)
                 if prev is None or seconds < prev[0]:
-                    best[label] = (seconds, rss, status)
+                    best[label] = (seconds, cpu, rss, status)
         base = best["audit flows"][0]
         print()
         print("%s: %s packets, %.2f GB of packet data, %s" % (
             name, format(packets, ","), data_bytes / 1e9, time.strftime("%Y-%m-%d %H:%M")))
-        print("  %-26s %8s %12s %8s %10s %12s" % ("tool", "seconds", "packets/s", "Gbit/s", "peak RSS", "time vs audit"))
+        print("  %-27s %8s %8s %12s %8s %10s %12s" % ("tool", "seconds", "CPU s", "packets/s", "Gbit/s", "peak RSS",
+                                                      "time vs audit"))
         for label, _ in tools:
-            seconds, rss, status = best[label]
+            seconds, cpu, rss, status = best[label]
             note = "" if status == 0 else "  (exit %d)" % status
-            print("  %-26s %8.2f %12s %8.2f %7.0f MiB %11.2fx%s" % (
-                label, seconds, format(int(packets / seconds), ","), data_bytes * 8 / seconds / 1e9,
+            print("  %-27s %8.2f %8.2f %12s %8.2f %7.0f MiB %11.2fx%s" % (
+                label, seconds, cpu, format(int(packets / seconds), ","), data_bytes * 8 / seconds / 1e9,
                 rss / 1024, seconds / base, note))
+        if "ndpiReader -q" in best:
+            ndpi = best["ndpiReader -q"]
+            flows_only = best["audit flows --no-classify"]
+            print("  ratios: ndpiReader / audit flows = %.1fx by time, %.1fx by CPU; classification costs %.2fx "
+                  "time, %.2fx CPU (audit flows / --no-classify)" % (
+                      ndpi[0] / base, ndpi[1] / best["audit flows"][1], base / flows_only[0],
+                      best["audit flows"][1] / flows_only[1]))
     if a.allocations:
         allocations(audit)
     return 0

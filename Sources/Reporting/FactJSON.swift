@@ -1,4 +1,4 @@
-public import Classify
+import Classify
 
 /// Classification facts as JSON members appended to a flow record: `services` when a flow carried
 /// several, one object per protocol under its key (`"tls":{...}`), and `notes`. Facts are written as

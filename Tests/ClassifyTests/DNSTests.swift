@@ -100,6 +100,18 @@ func parse(_ bytes: [UInt8], lax: Bool = false) -> DNSMessage? {
         #expect(parse(good)?.questions.first?.name == "a.test")
     }
 
+    /// Labels are binary (RFC 2181 §11): bytes that are not printable ASCII come out as `\xNN`;
+    /// case-preserved (DNS-SD) names keep valid UTF-8.
+    @Test func binaryLabelsAreEscaped() {
+        let header: [UInt8] = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        let binary = header + [4, 0x41, 0x01, 0xC3, 0xA9, 4, 0x74, 0x65, 0x73, 0x74, 0, 0, 1, 0, 1]
+        #expect(parse(binary)?.questions.first?.name == "a\\x01\\xc3\\xa9.test")
+        let utf8 = Array(binary[12...])
+        #expect(DNSMessage.name(utf8.span, at: 0, preservingCase: true)?.0 == "A\\x01é.test")
+        let invalid: [UInt8] = [2, 0xC3, 0x41, 0]
+        #expect(DNSMessage.name(invalid.span, at: 0, preservingCase: true)?.0 == "\\xc3A")
+    }
+
     /// Labels of more than 63 bytes and names of more than 255 are not DNS (RFC 1035 §2.3.4).
     @Test func overlongLabelsAndNamesAreRefused() {
         let header: [UInt8] = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]

@@ -96,6 +96,8 @@ struct ClassifierCore {
     var stats = Classifier.Stats()
 
     private let analyzers: [any ProtocolAnalyzer]
+    /// Each analyzer's `probeBytes` and `probeDatagrams`, read once.
+    private let probeBudgets: [(bytes: Int, datagrams: Int)]
     private let transportMasks: (tcp: UInt64, udp: UInt64)
     /// Per port: which analyzers list it as a hint (TCP and UDP).
     private let tcpHints: [UInt64]
@@ -113,6 +115,7 @@ struct ClassifierCore {
         self.configuration = configuration
         self.shared = SharedClassification(dnsGrace: configuration.dnsGrace)
         self.analyzers = analyzers
+        self.probeBudgets = analyzers.map { ($0.probeBytes, $0.probeDatagrams) }
         var tcp: UInt64 = 0, udp: UInt64 = 0
         var tcpHints = [UInt64](repeating: 0, count: 65_536)
         var udpHints = [UInt64](repeating: 0, count: 65_536)
@@ -201,10 +204,10 @@ struct ClassifierCore {
             notes = payloads[p].notes
             freePayload(slot)
         }
-        let ended = EndedFlow(record: record, service: flows[slot].service, session: session,
-                              dnsName: flows[slot].dnsName, notes: notes)
+        let service = flows[slot].service
+        let dnsName = flows[slot].dnsName
         flows[slot].clear()
-        return ended
+        return EndedFlow(record: record, service: service, session: session, dnsName: dnsName, notes: notes)
     }
 
     // MARK: - Packets
@@ -233,13 +236,12 @@ struct ClassifierCore {
                                           _ segment: borrowing InspectedSegment, _ payload: Span<UInt8>) {
         let d = direction.rawValue
         if flows[slot].phase == .probing {
-            let index = Int(payloads[p].datagrams[d])
-            payloads[p].datagrams[d] &+= 1
+            let index = payloads[p].countDatagram(d)
             let context = ProbeContext(transport: .udp, direction: direction,
                                        originatorPort: flows[slot].start.originatorPort,
                                        responderPort: flows[slot].start.responderPort, datagramIndex: index,
                                        claimedLength: segment.claimedLength)
-            let previous = payloads[p].previous[d]
+            let previous = payloads[p].previous(d)
             if let matched = runProbes(slot, payload, previous: previous.bytes.span.extracting(0..<previous.count),
                                        context: context, budgetUnits: index) {
                 startSession(slot, p, analyzer: matched)
@@ -247,16 +249,16 @@ struct ClassifierCore {
                 if flows[slot].candidates == 0 {
                     stopInspecting(slot, p)
                 } else {
-                    payloads[p].previous[d].keep(payload)
+                    payloads[p].keep(payload, d)
                 }
                 return
             }
         }
-        guard flows[slot].phase == .session, let session = payloads[p].session, !payloads[p].directionDone[d] else { return }
+        guard flows[slot].phase == .session, let session = payloads[p].session, !payloads[p].isDone(d) else { return }
         var context = sessionContext(slot, direction, time: segment.time, isFinal: false,
                                      claimedLength: segment.claimedLength, sourceMAC: segment.sourceMAC)
-        if session.consume(payload, context: &context) == .done { payloads[p].directionDone[d] = true }
-        if !session.wantsMore || (payloads[p].directionDone[0] && payloads[p].directionDone[1]) { stopInspecting(slot, p) }
+        if session.consume(payload, context: &context) == .done { payloads[p].setDone(d) }
+        if !session.wantsMore || (payloads[p].isDone(0) && payloads[p].isDone(1)) { stopInspecting(slot, p) }
     }
 
     // MARK: - TCP
@@ -334,16 +336,16 @@ struct ClassifierCore {
             while mask != 0 {
                 let i = mask.trailingZeroBitCount
                 mask &= mask &- 1
-                let analyzer = analyzers[i]
-                switch analyzer.probe(bytes, previous: previous, context: context) {
+                // Called in place: copying the existential out of the array cost more than most probes.
+                switch analyzers[i].probe(bytes, previous: previous, context: context) {
                 case .match:
                     flows[slot].candidates = remaining
                     return i
                 case .noMatch:
                     remaining &= ~(UInt64(1) << UInt64(i))
                 case .needMore:
-                    let exhausted = context.transport == .tcp ? budgetUnits >= analyzer.probeBytes
-                                                              : budgetUnits &+ 1 >= analyzer.probeDatagrams
+                    let exhausted = context.transport == .tcp ? budgetUnits >= probeBudgets[i].bytes
+                                                              : budgetUnits &+ 1 >= probeBudgets[i].datagrams
                     if context.isFinal || exhausted { remaining &= ~(UInt64(1) << UInt64(i)) }
                 }
             }
@@ -353,11 +355,10 @@ struct ClassifierCore {
     }
 
     private mutating func startSession(_ slot: Int, _ p: Int, analyzer index: Int) {
-        let analyzer = analyzers[index]
         flows[slot].phase = .session
-        flows[slot].service = analyzer.service
-        payloads[p].session = analyzer.makeSession(flow: flows[slot].start)
-        payloads[p].previous = InlineArray(repeating: KeptDatagram())
+        flows[slot].service = analyzers[index].service
+        payloads[p].session = analyzers[index].makeSession(flow: flows[slot].start)
+        payloads[p].previous = (KeptDatagram(), KeptDatagram())
     }
 
     private mutating func stopInspecting(_ slot: Int, _ p: Int) {
@@ -474,9 +475,33 @@ struct KeptDatagram {
 struct PayloadState {
     var streams = (StreamPrefix(), StreamPrefix())
     /// UDP while probing: datagrams per direction, and the start of each direction's last one.
-    var datagrams: InlineArray<2, UInt32> = InlineArray(repeating: 0)
-    var previous: InlineArray<2, KeptDatagram> = InlineArray(repeating: KeptDatagram())
-    var directionDone: InlineArray<2, Bool> = InlineArray(repeating: false)
+    // Per direction as plain fields, not InlineArrays: an InlineArray read through `payloads[p]`
+    // made Swift copy the whole PayloadState per datagram (its subscript needs an address).
+    var datagrams = (UInt32(0), UInt32(0))
+    var previous = (KeptDatagram(), KeptDatagram())
+    var directionDone = (false, false)
+
+    /// Counts a datagram of direction `d`; returns how many came before it.
+    mutating func countDatagram(_ d: Int) -> Int {
+        if d == 0 {
+            defer { datagrams.0 &+= 1 }
+            return Int(datagrams.0)
+        }
+        defer { datagrams.1 &+= 1 }
+        return Int(datagrams.1)
+    }
+
+    func previous(_ d: Int) -> KeptDatagram { d == 0 ? previous.0 : previous.1 }
+
+    mutating func keep(_ payload: Span<UInt8>, _ d: Int) {
+        if d == 0 { previous.0.keep(payload) } else { previous.1.keep(payload) }
+    }
+
+    func isDone(_ d: Int) -> Bool { d == 0 ? directionDone.0 : directionDone.1 }
+
+    mutating func setDone(_ d: Int) {
+        if d == 0 { directionDone.0 = true } else { directionDone.1 = true }
+    }
     var session: (any ProtocolSession)?
     /// A direction whose waiting bytes a new session must read.
     var refeed: Direction?

@@ -117,8 +117,8 @@ public struct DNSAnalyzer: ProtocolAnalyzer {
     static func accept(_ b: Span<UInt8>, lax: Bool) -> Bool {
         guard let message = DNSMessage(parsing: b, lax: lax, decodeNames: false) else { return false }
         // A header of zeros is not DNS; a query asks something.
-        if message.questions.isEmpty && message.answers.isEmpty && message.additionals.isEmpty { return false }
-        return message.isResponse || !message.questions.isEmpty
+        if message.questionCount == 0 && message.answerCount == 0 && message.additionalCount == 0 { return false }
+        return message.isResponse || message.questionCount > 0
     }
 
     public func makeSession(flow: FlowStart) -> any ProtocolSession {
@@ -205,33 +205,36 @@ final class DNSSession: ProtocolSession {
         // hosts' records, which say nothing about the querier.
         guard m.isResponse else { return }
         if mdns.responders.count < 4 && !mdns.responders.contains(context.sender) { mdns.responders.append(context.sender) }
-        for r in m.answers + m.additionals {
-            switch r.type {
-            case 1, 28:
-                guard let address = r.address(in: b) else { continue }
-                let name = r.name(in: b)
-                insert(name, into: &mdns.hosts, limit: 16)
-                let host = MDNSFacts.HostAddress(name: name, address: address)
-                if mdns.hostAddresses.count < 16 && !mdns.hostAddresses.contains(host) { mdns.hostAddresses.append(host) }
-                // mDNS answers name link-local hosts too: flows to them can be named after them.
-                context.shared.names.add(name: name, address: address, client: context.receiver, time: context.time,
-                                         ttl: r.ttl)
-            case 12:
-                guard let target = r.target(in: b, preservingCase: true) else { continue }
-                let owner = r.name(in: b)
-                if owner == "_services._dns-sd._udp.local" {
-                    insert(target, into: &mdns.services, limit: 32)
-                } else {
-                    insert(owner, into: &mdns.services, limit: 32)
-                    insert(target, into: &mdns.instances, limit: 32)
-                }
-            case 33:
-                insert(r.name(in: b, preservingCase: true), into: &mdns.instances, limit: 32)
-            case 16:
-                for text in r.texts(in: b) where !text.isEmpty { insert(text, into: &mdns.texts, limit: 16) }
-            default:
-                break
+        for r in m.answers { readMulticast(r, b, context: context) }
+        for r in m.additionals { readMulticast(r, b, context: context) }
+    }
+
+    private func readMulticast(_ r: DNSMessage.Record, _ b: Span<UInt8>, context: SessionContext) {
+        switch r.type {
+        case 1, 28:
+            guard let address = r.address(in: b) else { return }
+            let name = r.name(in: b)
+            insert(name, into: &mdns.hosts, limit: 16)
+            let host = MDNSFacts.HostAddress(name: name, address: address)
+            if mdns.hostAddresses.count < 16 && !mdns.hostAddresses.contains(host) { mdns.hostAddresses.append(host) }
+            // mDNS answers name link-local hosts too: flows to them can be named after them.
+            context.shared.names.add(name: name, address: address, client: context.receiver, time: context.time,
+                                     ttl: r.ttl)
+        case 12:
+            guard let target = r.target(in: b, preservingCase: true) else { return }
+            let owner = r.name(in: b)
+            if owner == "_services._dns-sd._udp.local" {
+                insert(target, into: &mdns.services, limit: 32)
+            } else {
+                insert(owner, into: &mdns.services, limit: 32)
+                insert(target, into: &mdns.instances, limit: 32)
             }
+        case 33:
+            insert(r.name(in: b, preservingCase: true), into: &mdns.instances, limit: 32)
+        case 16:
+            for text in r.texts(in: b) where !text.isEmpty { insert(text, into: &mdns.texts, limit: 16) }
+        default:
+            break
         }
     }
 

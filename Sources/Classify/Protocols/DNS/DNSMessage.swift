@@ -71,13 +71,18 @@ public struct DNSMessage: Sendable, Equatable {
     public var answers: [Record] = []
     public var authorities = 0
     public var additionals: [Record] = []
+    /// How many questions and records were read (also when the lists are not kept).
+    public var questionCount = 0
+    public var answerCount = 0
+    public var additionalCount = 0
     /// Bytes the message took.
     public var length = 0
     public var isComplete = false
 
     static let maximumRecords = 512
 
-    /// `decodeNames: false` checks the questions' names without making strings of them (probes).
+    /// `decodeNames: false` checks the message without making strings of names or keeping the
+    /// questions and records (probes: only the counts are set).
     public init?(parsing b: Span<UInt8>, lax: Bool = false, decodeNames: Bool = true) {
         guard b.count >= 12 else { return nil }
         id = b.be16(0)
@@ -90,6 +95,10 @@ public struct DNSMessage: Sendable, Equatable {
         guard opcode <= 6, opcode != 3 else { return nil }
         guard qd &+ an &+ ns &+ ar <= Self.maximumRecords else { return nil }
         var at = 12
+        if decodeNames {
+            questions.reserveCapacity(min(qd, 16))
+            answers.reserveCapacity(min(an, 64))
+        }
         for _ in 0..<qd {
             var name = ""
             var end: Int?
@@ -102,7 +111,8 @@ public struct DNSMessage: Sendable, Equatable {
                 if lax { length = at; return }
                 return nil
             }
-            questions.append(Question(name: name, type: b.be16(next)))
+            if decodeNames { questions.append(Question(name: name, type: b.be16(next))) }
+            questionCount &+= 1
             at = next &+ 4
         }
         for section in 0..<3 {
@@ -121,9 +131,14 @@ public struct DNSMessage: Sendable, Equatable {
                 let record = Record(nameOffset: at, type: b.be16(next), ttl: b.be32(next &+ 4),
                                     data: dataStart..<(dataStart &+ dataLength))
                 switch section {
-                case 0: answers.append(record)
-                case 1: authorities &+= 1
-                default: if additionals.count < 64 { additionals.append(record) }
+                case 0:
+                    answerCount &+= 1
+                    if decodeNames { answers.append(record) }
+                case 1:
+                    authorities &+= 1
+                default:
+                    additionalCount &+= 1
+                    if decodeNames && additionals.count < 64 { additionals.append(record) }
                 }
                 at = dataStart &+ dataLength
             }
@@ -144,7 +159,7 @@ public struct DNSMessage: Sendable, Equatable {
             case 0x00:
                 if length == 0 { return at &+ 1 }
                 total &+= length &+ 1
-                guard total <= 255, b.has(1 &+ length, at: at) else { return nil }
+                guard total < 255, b.has(1 &+ length, at: at) else { return nil }
                 at &+= 1 &+ length
             case 0xC0:
                 // The rest of the name is elsewhere (checked when the name is read).
@@ -159,9 +174,21 @@ public struct DNSMessage: Sendable, Equatable {
     /// A domain name at `offset` (RFC 1035 §4.1.4 compression), without the final dot (`"."` for
     /// the root), lower case unless `preservingCase` (DNS-SD instance names are for people, RFC 6763
     /// §4.1.1), and the offset after it in the message.
+    ///
+    /// Bytes that are not printable ASCII are written `\xNN`, as Zeek writes them: labels are
+    /// binary (RFC 2181 §11), and a report should show what was there rather than U+FFFD. Only
+    /// `preservingCase` names keep UTF-8 (DNS-SD instance names are UTF-8), when it is valid.
     static func name(_ b: Span<UInt8>, at offset: Int, preservingCase: Bool = false) -> (String, Int)? {
-        var text: InlineArray<256, UInt8> = InlineArray(repeating: 0)
+        if preservingCase, let found = name(b, at: offset, preservingCase: true, escapingNonASCII: false) { return found }
+        return name(b, at: offset, preservingCase: preservingCase, escapingNonASCII: true)
+    }
+
+    private static func name(_ b: Span<UInt8>, at offset: Int, preservingCase: Bool,
+                             escapingNonASCII: Bool) -> (String, Int)? {
+        // 255 bytes of name, each at most 4 when escaped.
+        var text: InlineArray<1024, UInt8> = InlineArray(repeating: 0)
         var count = 0
+        var length255 = 0
         var at = offset
         var after: Int?
         var jumps = 0
@@ -171,17 +198,30 @@ public struct DNSMessage: Sendable, Equatable {
             switch length & 0xC0 {
             case 0x00:
                 if length == 0 {
-                    let name = count == 0 ? "." : String(utf8: text.span.extracting(0..<count))
-                    return (name, after ?? at &+ 1)
+                    guard count > 0 else { return (".", after ?? at &+ 1) }
+                    let bytes = text.span.extracting(0..<count)
+                    // Escaped text is ASCII; otherwise only valid UTF-8 is kept (else: escape).
+                    guard let valid = try? UTF8Span(validating: bytes) else { return nil }
+                    return (String(copying: valid), after ?? at &+ 1)
                 }
-                guard b.has(1 &+ length, at: at), count &+ length < 255 else { return nil }
+                length255 &+= length &+ 1
+                guard b.has(1 &+ length, at: at), length255 < 255 else { return nil }  // 255 octets with the root (RFC 1035 §3.1)
                 if count > 0 {
                     text[count] = UInt8(ascii: ".")
                     count &+= 1
                 }
                 for i in 1...length {
-                    text[count] = preservingCase ? b[at &+ i] : Span<UInt8>.lower(b[at &+ i])
-                    count &+= 1
+                    let byte = b[at &+ i]
+                    if byte >= 0x20 && byte < 0x7F || (byte >= 0x80 && !escapingNonASCII) {
+                        text[count] = preservingCase ? byte : Span<UInt8>.lower(byte)
+                        count &+= 1
+                    } else {
+                        text[count] = 0x5C
+                        text[count &+ 1] = 0x78
+                        text[count &+ 2] = hexDigit(byte >> 4)
+                        text[count &+ 3] = hexDigit(byte & 0xF)
+                        count &+= 4
+                    }
                 }
                 at &+= 1 &+ length
             case 0xC0:
@@ -198,6 +238,8 @@ public struct DNSMessage: Sendable, Equatable {
             }
         }
     }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble }
 
     /// Type mnemonics for reports.
     public static func typeName(_ type: UInt16) -> String {
