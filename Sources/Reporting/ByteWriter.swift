@@ -97,18 +97,7 @@ extension MutableSpan where Element == UInt8 {
     }
 
     public mutating func putAddress(_ a: IPAddress, _ at: inout Int) {
-        guard a.isIPv4 else {
-            putText(a.description, &at)
-            return
-        }
-        let v = a.ipv4Bits
-        putDecimal(UInt64(v >> 24), &at)
-        put(UInt8(ascii: "."), &at)
-        putDecimal(UInt64((v >> 16) & 0xFF), &at)
-        put(UInt8(ascii: "."), &at)
-        putDecimal(UInt64((v >> 8) & 0xFF), &at)
-        put(UInt8(ascii: "."), &at)
-        putDecimal(UInt64(v & 0xFF), &at)
+        a.write(to: &self, at: &at)
     }
 
     public mutating func putMAC(_ m: MACAddress, _ at: inout Int) {

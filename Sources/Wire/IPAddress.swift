@@ -40,39 +40,83 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         return out
     }
 
+    /// The most bytes `write(to:at:)` writes (an IPv6 address with no zero group to shorten).
+    public static let maximumTextLength = 39
+
     public var description: String {
+        var buffer: InlineArray<40, UInt8> = InlineArray(repeating: 0)
+        var out = buffer.mutableSpan
+        var count = 0
+        write(to: &out, at: &count)
+        // ASCII, so always valid UTF-8.
+        guard let text = try? UTF8Span(validating: buffer.span.extracting(0..<count)) else { return "" }
+        return String(copying: text)
+    }
+
+    /// Writes the address as `description` spells it (dotted quad, or RFC 5952 IPv6) at `at`,
+    /// which it advances; `out` must have `maximumTextLength` bytes of room there. Renderers write
+    /// addresses straight into their output buffers this way, without making a String.
+    public func write(to out: inout MutableSpan<UInt8>, at: inout Int) {
         if isIPv4 {
             let v = ipv4Bits
-            return "\(v >> 24).\((v >> 16) & 0xFF).\((v >> 8) & 0xFF).\(v & 0xFF)"
+            for shift in stride(from: UInt32(24), through: 0, by: -8) {
+                if shift != 24 {
+                    out[at] = UInt8(ascii: ".")
+                    at &+= 1
+                }
+                let octet = UInt8(truncatingIfNeeded: v >> shift)
+                if octet >= 100 {
+                    out[at] = 0x30 &+ octet / 100
+                    at &+= 1
+                }
+                if octet >= 10 {
+                    out[at] = 0x30 &+ (octet / 10) % 10
+                    at &+= 1
+                }
+                out[at] = 0x30 &+ octet % 10
+                at &+= 1
+            }
+            return
         }
-        var groups = [UInt16](repeating: 0, count: 8)
-        for i in 0..<4 {
-            groups[i] = UInt16(truncatingIfNeeded: high >> UInt64(48 - 16 * i))
-            groups[4 + i] = UInt16(truncatingIfNeeded: low >> UInt64(48 - 16 * i))
+        func group(_ i: Int) -> UInt16 {
+            UInt16(truncatingIfNeeded: (i < 4 ? high : low) >> UInt64(48 &- 16 &* (i & 3)))
         }
         // RFC 5952 §4.2: shorten the longest run of at least two zero groups, the first on ties.
         var bestStart = -1, bestLength = 1, runStart = -1
         for i in 0...8 {
-            if i < 8 && groups[i] == 0 {
+            if i < 8 && group(i) == 0 {
                 if runStart < 0 { runStart = i }
             } else if runStart >= 0 {
-                if i - runStart > bestLength { bestStart = runStart; bestLength = i - runStart }
+                if i &- runStart > bestLength { bestStart = runStart; bestLength = i &- runStart }
                 runStart = -1
             }
         }
-        var s = ""
         var i = 0
         while i < 8 {
             if i == bestStart {
-                s += "::"
-                i += bestLength
+                out[at] = UInt8(ascii: ":")
+                out[at &+ 1] = UInt8(ascii: ":")
+                at &+= 2
+                i &+= bestLength
                 continue
             }
-            if !s.isEmpty && !s.hasSuffix(":") { s += ":" }
-            s += String(groups[i], radix: 16)
-            i += 1
+            if i > 0 && i != bestStart &+ bestLength {
+                out[at] = UInt8(ascii: ":")
+                at &+= 1
+            }
+            // Lower-case hex without leading zeros (RFC 5952 §4.1, §4.3).
+            let g = group(i)
+            var started = false
+            for shift in stride(from: UInt16(12), through: 0, by: -4) {
+                let nibble = UInt8(truncatingIfNeeded: (g >> shift) & 0xF)
+                if nibble != 0 || started || shift == 0 {
+                    out[at] = nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble
+                    at &+= 1
+                    started = true
+                }
+            }
+            i &+= 1
         }
-        return s
     }
 
     /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text (with an optional embedded IPv4 tail).

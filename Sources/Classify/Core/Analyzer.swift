@@ -85,7 +85,11 @@ public struct SessionContext {
 /// A protocol lives in its own folder (`Protocols/<Name>/`): a pure parser of its messages, and this
 /// analyzer. It is registered in `ProtocolRegistry.all`; ports in `hintPorts` only decide the order
 /// in which probes run, never the verdict.
-public protocol ProtocolAnalyzer: Sendable {
+///
+/// Analyzers are classes: the classifier calls each probe through the protocol many times per
+/// flow, and a class reference is cheap to reach in an array where a struct existential was copied
+/// out on every call.
+public protocol ProtocolAnalyzer: AnyObject, Sendable {
     /// The service a match gives the flow.
     var service: Service { get }
     var transports: [Transport] { get }

@@ -58,7 +58,7 @@ public struct DHCPFacts: ProtocolFacts, Equatable {
 /// DHCP by content: a BOOTP message (op 1 or 2, hardware address length ≤ 16) with the magic
 /// cookie 99.130.83.99 at byte 236 (RFC 2131 §3); DHCPv6 (on 546/547): a known message type whose
 /// options fill the datagram exactly (RFC 8415 §8, §21.1).
-public struct DHCPAnalyzer: ProtocolAnalyzer {
+public final class DHCPAnalyzer: ProtocolAnalyzer {
     public let service = Service.dhcp
     public let transports: [Transport] = [.udp]
     public let hintPorts: [UInt16] = [67, 68, 546, 547]

@@ -76,7 +76,7 @@ public struct MDNSFacts: ProtocolFacts, Equatable {
 /// DNS by content (RFC 1035): a header and exactly the questions and records it declares. Over
 /// TCP, each message has a 2-byte length in front (RFC 1035 §4.2.2). Messages on port 5353 are
 /// mDNS, which RFC 6762 defines by that port.
-public struct DNSAnalyzer: ProtocolAnalyzer {
+public final class DNSAnalyzer: ProtocolAnalyzer {
     public let service: Service
     public let transports: [Transport]
     public let hintPorts: [UInt16]

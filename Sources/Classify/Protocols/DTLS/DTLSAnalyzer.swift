@@ -10,7 +10,7 @@ public struct DTLSFacts: ProtocolFacts, Equatable {
 
 /// DTLS (RFC 6347, RFC 9147) over UDP: records whose headers fill the datagram exactly, starting
 /// with an epoch-0 handshake, or from a later epoch when the capture began mid-connection.
-public struct DTLSAnalyzer: ProtocolAnalyzer {
+public final class DTLSAnalyzer: ProtocolAnalyzer {
     public let service = Service.dtls
     public let transports: [Transport] = [.udp]
     public let hintPorts: [UInt16] = [443, 4433, 8443, 5061, 3478]

@@ -42,7 +42,7 @@ public struct HTTPFacts: ProtocolFacts, Equatable {
 
 /// HTTP/1.x (RFC 9112): a request line with a known method and an `HTTP/` version, or a status
 /// line. RTSP, whose lines look the same, ends in `RTSP/` and is left to its own analyzer.
-public struct HTTPAnalyzer: ProtocolAnalyzer {
+public final class HTTPAnalyzer: ProtocolAnalyzer {
     public let service = Service.http
     public let transports: [Transport] = [.tcp]
     public let hintPorts: [UInt16] = [80, 8080, 8000, 8008, 8086, 8087, 8088, 3128, 8888, 1935]

@@ -198,6 +198,8 @@ struct HeadScan {
         case invalid
     }
 
+    /// One pass over the head: the start line, then each field line until the blank line that
+    /// ends the head (a bare LF ends lines too, RFC 9112 §2.2).
     static func scan(_ b: Span<UInt8>, isFinal: Bool, limit: Int = 32 * 1024) -> Result {
         let line = StartLine.scan(b, isFinal: isFinal)
         let lineEnd: Int
@@ -206,45 +208,52 @@ struct HeadScan {
         case .needMore: return .needMore
         case .invalid: return .invalid
         }
-        var end = b.endOfHeaders(from: max(0, lineEnd &- 1), limit: limit)
-        if end == nil {
-            guard isFinal || b.count >= limit else { return .needMore }
-            end = b.count
+        var head = HeadScan(line: line, length: 0)
+        let end = min(b.count, limit)
+        var start = lineEnd
+        while true {
+            guard start < end, let lineFeed = b.firstIndex(of: 0x0A, in: start..<end) else {
+                // No blank line yet: wait for it, unless no more bytes will come or the head is
+                // already too long to wait for (then what there is counts as the head).
+                guard isFinal || b.count >= limit else { return .needMore }
+                if start < end { head.field(b, start..<end) }
+                head.length = b.count
+                return .head(head)
+            }
+            var stop = lineFeed
+            if stop > start && b[stop &- 1] == 0x0D { stop &-= 1 }
+            if stop == start {
+                head.length = lineFeed &+ 1
+                return .head(head)
+            }
+            head.field(b, start..<stop)
+            start = lineFeed &+ 1
         }
-        var head = HeadScan(line: line, length: end ?? b.count)
-        head.fields(b, from: lineEnd, to: head.length)
-        return .head(head)
     }
 
-    private mutating func fields(_ b: Span<UInt8>, from: Int, to: Int) {
-        var start = from
-        var i = from
-        let limit = min(to, b.count)
-        while i <= limit {
-            guard i == limit || b[i] == 0x0A else { i &+= 1; continue }
-            var lineEnd = i
-            if lineEnd > start && b[lineEnd &- 1] == 0x0D { lineEnd &-= 1 }
-            if lineEnd > start, let colon = b.firstIndex(of: 0x3A, in: start..<lineEnd) {
-                var value = colon &+ 1
-                while value < lineEnd && (b[value] == 0x20 || b[value] == 0x09) { value &+= 1 }
-                let name = start..<colon
-                if b.matchesName("content-length", name) {
-                    var n = 0, digits = 0
-                    var k = value
-                    while k < lineEnd, (0x30...0x39).contains(b[k]), digits < 15 {
-                        n = n &* 10 &+ Int(b[k] &- 0x30)
-                        digits &+= 1
-                        k &+= 1
-                    }
-                    if digits > 0 { contentLength = n }
-                } else if b.matchesName("transfer-encoding", name) {
-                    chunked = b.containsIgnoringCase("chunked", value..<lineEnd)
-                } else if b.matchesName("upgrade", name) {
-                    upgradeWebSocket = b.containsIgnoringCase("websocket", value..<lineEnd)
-                }
+    /// One `name: value` line: only the fields that frame the message or upgrade it.
+    private mutating func field(_ b: Span<UInt8>, _ line: Range<Int>) {
+        guard let colon = b.firstIndex(of: 0x3A, in: line) else { return }
+        var value = colon &+ 1
+        while value < line.upperBound && (b[value] == 0x20 || b[value] == 0x09) { value &+= 1 }
+        let name = line.lowerBound..<colon
+        // The three names differ in length: compare bytes only when the length fits.
+        switch name.count {
+        case 14 where b.matchesName("content-length", name):
+            var n = 0, digits = 0
+            var k = value
+            while k < line.upperBound, (0x30...0x39).contains(b[k]), digits < 15 {
+                n = n &* 10 &+ Int(b[k] &- 0x30)
+                digits &+= 1
+                k &+= 1
             }
-            start = i &+ 1
-            i &+= 1
+            if digits > 0 { contentLength = n }
+        case 17 where b.matchesName("transfer-encoding", name):
+            chunked = b.containsIgnoringCase("chunked", value..<line.upperBound)
+        case 7 where b.matchesName("upgrade", name):
+            upgradeWebSocket = b.containsIgnoringCase("websocket", value..<line.upperBound)
+        default:
+            break
         }
     }
 }

@@ -26,7 +26,7 @@ public struct IKEFacts: ProtocolFacts, Equatable {
 /// 2.0, a known exchange type and a length equal to the datagram's; on port 4500 behind four zero
 /// bytes (RFC 3948 §2.2). On 4500, ESP in UDP (a non-zero SPI, RFC 3948 §2.1) is part of the same
 /// IPsec session and labelled so too.
-public struct IKEAnalyzer: ProtocolAnalyzer {
+public final class IKEAnalyzer: ProtocolAnalyzer {
     public let service = Service.ike
     public let transports: [Transport] = [.udp]
     public let hintPorts: [UInt16] = [500, 4500]

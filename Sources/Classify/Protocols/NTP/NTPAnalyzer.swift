@@ -24,7 +24,7 @@ public struct NTPFacts: ProtocolFacts, Equatable {
 
 /// NTP by content: `LI(2) VN(3) Mode(3)` with version 1–4 and a 48-byte packet (plus extension
 /// fields and a MAC, RFC 5905 §7.5, RFC 7822), or a mode-6/7 control packet whose count fits.
-public struct NTPAnalyzer: ProtocolAnalyzer {
+public final class NTPAnalyzer: ProtocolAnalyzer {
     public let service = Service.ntp
     public let transports: [Transport] = [.udp]
     public let hintPorts: [UInt16] = [123]

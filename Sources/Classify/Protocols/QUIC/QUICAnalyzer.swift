@@ -30,7 +30,7 @@ public struct QUICFacts: ProtocolFacts, Equatable {
 /// QUIC (RFC 9000, v2 RFC 9369, the IETF drafts, Google QUIC): a long-header packet of a known
 /// version whose lengths fit the datagram, or Google's older public header with a `Q0xx` version.
 /// Short-header packets alone are not recognisable and are not claimed.
-public struct QUICAnalyzer: ProtocolAnalyzer {
+public final class QUICAnalyzer: ProtocolAnalyzer {
     public let service = Service.quic
     public let transports: [Transport] = [.udp]
     public let hintPorts: [UInt16] = [443, 80, 8443, 4433, 4443]

@@ -101,11 +101,13 @@ struct QUICInitialKeys {
     /// Destination Connection ID.
     init(version: QUICVersion, connectionID: [UInt8], client: Bool) {
         let initial = HKDFSHA256.extract(salt: version.salt, inputKeyMaterial: connectionID)
-        let secret = HKDFSHA256.expandLabel(initial, label: client ? "client in" : "server in", length: 32)
-        keyBytes = HKDFSHA256.expandLabel(secret, label: version.labelPrefix + "key", length: 16)
+        let secret = HKDFSHA256.expandLabels(initial, [(client ? "client in" : "server in", 32)])[0]
+        let derived = HKDFSHA256.expandLabels(secret, [(version.labelPrefix + "key", 16), (version.labelPrefix + "iv", 12),
+                                                        (version.labelPrefix + "hp", 16)])
+        keyBytes = derived[0]
         key = SymmetricKey(data: keyBytes)
-        iv = HKDFSHA256.expandLabel(secret, label: version.labelPrefix + "iv", length: 12)
-        headerProtectionBytes = HKDFSHA256.expandLabel(secret, label: version.labelPrefix + "hp", length: 16)
+        iv = derived[1]
+        headerProtectionBytes = derived[2]
         headerProtection = SymmetricKey(data: headerProtectionBytes)
     }
 }
@@ -116,24 +118,18 @@ enum HKDFSHA256 {
         Array(HMAC<SHA256>.authenticationCode(for: inputKeyMaterial, using: SymmetricKey(data: salt)))
     }
 
-    static func expand(_ prk: [UInt8], info: [UInt8], length: Int) -> [UInt8] {
-        let key = SymmetricKey(data: prk)
-        var output: [UInt8] = []
-        var previous: [UInt8] = []
-        var counter: UInt8 = 1
-        while output.count < length {
-            previous = Array(HMAC<SHA256>.authenticationCode(for: previous + info + [counter], using: key))
-            output += previous
-            counter &+= 1
+    /// `HKDF-Expand-Label(secret, label, "", length)` with the `tls13 ` prefix, for several labels
+    /// of one secret. Each output here is at most one SHA-256 block (32 bytes), which HKDF-Expand
+    /// makes as `T(1) = HMAC(secret, info | 0x01)`; the HMAC key schedule is computed once and
+    /// copied for each label (the derivation ran per QUIC flow and dominated its cost).
+    static func expandLabels(_ secret: [UInt8], _ requests: [(label: String, length: Int)]) -> [[UInt8]] {
+        let keyed = HMAC<SHA256>(key: SymmetricKey(data: secret))
+        return requests.map { label, length in
+            let full = Array(("tls13 " + label).utf8)
+            var mac = keyed
+            mac.update(data: [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(full.count)] + full + [0, 1])
+            return Array(Array(mac.finalize()).prefix(min(length, 32)))
         }
-        return Array(output.prefix(length))
-    }
-
-    /// `HKDF-Expand-Label(secret, label, "", length)` with the `tls13 ` prefix.
-    static func expandLabel(_ secret: [UInt8], label: String, length: Int) -> [UInt8] {
-        let full = Array(("tls13 " + label).utf8)
-        let info = [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(full.count)] + full + [0]
-        return expand(secret, info: info, length: length)
     }
 }
 

@@ -20,7 +20,7 @@ public struct RTMPFacts: ProtocolFacts, Equatable {
 /// RTMP: the handshake's first message is C0 (the version, 3; 6 for RTMPE) and C1 (1536 bytes),
 /// answered by S0 and S1 of the same sizes. TPKT (RDP, ISO 8073), which also starts with 3, has a
 /// zero byte and a length after it and is told apart.
-public struct RTMPAnalyzer: ProtocolAnalyzer {
+public final class RTMPAnalyzer: ProtocolAnalyzer {
     public let service = Service.rtmp
     public let transports: [Transport] = [.tcp]
     public let hintPorts: [UInt16] = [1935, 444]

@@ -24,7 +24,7 @@ public struct RTPFacts: ProtocolFacts, Equatable {
 /// sequence numbers a little apart. One packet is never enough: a version-2 first byte is common.
 /// Datagrams that are not RTP (keepalives, STUN checks) do not rule it out until the budget is
 /// spent. Over TCP, packets are framed by a 2-byte length (RFC 4571).
-public struct RTPAnalyzer: ProtocolAnalyzer {
+public final class RTPAnalyzer: ProtocolAnalyzer {
     public let service = Service.rtp
     public let transports: [Transport] = [.udp, .tcp]
     public let hintPorts: [UInt16] = [5004, 5006]
@@ -58,7 +58,7 @@ public struct RTPAnalyzer: ProtocolAnalyzer {
 }
 
 /// RTCP by content (RFC 3550 §6): a compound packet whose lengths add up exactly.
-public struct RTCPAnalyzer: ProtocolAnalyzer {
+public final class RTCPAnalyzer: ProtocolAnalyzer {
     public let service = Service.rtcp
     public let transports: [Transport] = [.udp]
     public let hintPorts: [UInt16] = [5005, 5007]

@@ -34,7 +34,7 @@ public struct RTSPFacts: ProtocolFacts, Equatable {
 
 /// RTSP (RFC 7826 §20.2): a request line ending in `RTSP/1.0` or `RTSP/2.0`, or a status line
 /// starting with it.
-public struct RTSPAnalyzer: ProtocolAnalyzer {
+public final class RTSPAnalyzer: ProtocolAnalyzer {
     public let service = Service.rtsp
     public let transports: [Transport] = [.tcp]
     public let hintPorts: [UInt16] = [554, 8554, 7070]

@@ -27,7 +27,7 @@ public struct SSDPFacts: ProtocolFacts, Equatable {
 
 /// SSDP (HTTPU over UDP): `M-SEARCH * HTTP/1.1` or `NOTIFY * HTTP/1.1`, or a unicast
 /// `HTTP/1.1 200` reply carrying ST and USN headers.
-public struct SSDPAnalyzer: ProtocolAnalyzer {
+public final class SSDPAnalyzer: ProtocolAnalyzer {
     public let service = Service.ssdp
     public let transports: [Transport] = [.udp]
     public let hintPorts: [UInt16] = [1900]

@@ -17,7 +17,7 @@ public struct SSHFacts: ProtocolFacts, Equatable {
 
 /// SSH: either side's first bytes are `SSH-` (RFC 4253 §4.2; a server may send other lines
 /// before it, which this does not follow).
-public struct SSHAnalyzer: ProtocolAnalyzer {
+public final class SSHAnalyzer: ProtocolAnalyzer {
     public let service = Service.ssh
     public let transports: [Transport] = [.tcp]
     public let hintPorts: [UInt16] = [22, 2222]

@@ -29,7 +29,7 @@ public struct STUNFacts: ProtocolFacts, Equatable {
 /// STUN/TURN (RFC 8489, RFC 8656, classic RFC 3489): a message whose length field and attributes
 /// account for every byte, with the magic cookie (or, for RFC 3489, a Binding type). Over TCP, the
 /// message comes first or behind an RFC 4571 length.
-public struct STUNAnalyzer: ProtocolAnalyzer {
+public final class STUNAnalyzer: ProtocolAnalyzer {
     public let service = Service.stun
     public let transports: [Transport] = [.udp, .tcp]
     public let hintPorts: [UInt16] = [3478, 3479, 5349, 19302, 8801]

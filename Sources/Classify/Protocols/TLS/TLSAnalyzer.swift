@@ -73,7 +73,7 @@ public struct TLSFacts: ProtocolFacts, Equatable {
 
 /// TLS over TCP (RFC 8446, RFC 5246): a record header decides (content type 20–23, version 3.x, a
 /// plausible length) and, for a handshake record, a ClientHello or ServerHello inside it.
-public struct TLSAnalyzer: ProtocolAnalyzer {
+public final class TLSAnalyzer: ProtocolAnalyzer {
     public let service = Service.tls
     public let transports: [Transport] = [.tcp]
     public let hintPorts: [UInt16] = [443, 8443, 444, 8531, 993, 995, 465, 636, 853, 5061, 8883]

@@ -83,7 +83,7 @@ struct WebSocketFrame {
 
 /// WebSocket frames from the first byte of a stream (a connection whose HTTP upgrade was not
 /// captured): a text frame whose payload is UTF-8, or two well-formed frames back to back.
-public struct WebSocketAnalyzer: ProtocolAnalyzer {
+public final class WebSocketAnalyzer: ProtocolAnalyzer {
     public let service = Service.websocket
     public let transports: [Transport] = [.tcp]
     public let hintPorts: [UInt16] = []
