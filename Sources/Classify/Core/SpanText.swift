@@ -10,39 +10,45 @@ extension Span where Element == UInt8 {
         String(utf8: extracting(range))
     }
 
-    /// Whether the bytes at `offset` spell `ascii` exactly. (Short literals live inline in the
-    /// `String`: iterating them allocates nothing.)
-    func matches(_ ascii: String, at offset: Int = 0) -> Bool {
-        guard has(ascii.utf8.count, at: offset) else { return false }
-        var i = offset
-        for c in ascii.utf8 {
-            if self[i] != c { return false }
-            i &+= 1
+    /// Whether the bytes at `offset` spell `ascii` exactly. (Literals are `StaticString`s: their
+    /// bytes are read straight from the program's constant data, the probes' inner loop.)
+    func matches(_ ascii: StaticString, at offset: Int = 0) -> Bool {
+        guard has(ascii.utf8CodeUnitCount, at: offset) else { return false }
+        return ascii.withUTF8Buffer { buffer in
+            var i = offset
+            for unsafe c in unsafe buffer {
+                if self[i] != c { return false }
+                i &+= 1
+            }
+            return true
         }
-        return true
     }
 
     /// Whether the bytes there are (up to the shorter length) the same as `ascii`: a stream that
     /// may still turn out to be `ascii` when more bytes come.
-    func agrees(with ascii: String) -> Bool {
-        var i = 0
-        for c in ascii.utf8 {
-            if i >= count { return true }
-            if self[i] != c { return false }
-            i &+= 1
+    func agrees(with ascii: StaticString) -> Bool {
+        ascii.withUTF8Buffer { buffer in
+            var i = 0
+            for unsafe c in unsafe buffer {
+                if i >= count { return true }
+                if self[i] != c { return false }
+                i &+= 1
+            }
+            return true
         }
-        return true
     }
 
     /// Like `matches`, ignoring ASCII case (`ascii` must be lower case).
-    func matchesIgnoringCase(_ ascii: String, at offset: Int = 0) -> Bool {
-        guard has(ascii.utf8.count, at: offset) else { return false }
-        var i = offset
-        for c in ascii.utf8 {
-            if Self.lower(self[i]) != c { return false }
-            i &+= 1
+    func matchesIgnoringCase(_ ascii: StaticString, at offset: Int = 0) -> Bool {
+        guard has(ascii.utf8CodeUnitCount, at: offset) else { return false }
+        return ascii.withUTF8Buffer { buffer in
+            var i = offset
+            for unsafe c in unsafe buffer {
+                if Self.lower(self[i]) != c { return false }
+                i &+= 1
+            }
+            return true
         }
-        return true
     }
 
     /// The first index of `byte` in `range`, or nil.

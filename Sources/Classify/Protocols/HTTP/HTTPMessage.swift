@@ -260,13 +260,13 @@ struct HeadScan {
 
 extension Span where Element == UInt8 {
     /// Whether the bytes of `range` are the header name `lower` (ASCII, compared ignoring case).
-    func matchesName(_ lower: String, _ range: Range<Int>) -> Bool {
-        range.count == lower.utf8.count && matchesIgnoringCase(lower, at: range.lowerBound)
+    func matchesName(_ lower: StaticString, _ range: Range<Int>) -> Bool {
+        range.count == lower.utf8CodeUnitCount && matchesIgnoringCase(lower, at: range.lowerBound)
     }
 
     /// Whether `lower` occurs in `range`, ignoring ASCII case.
-    func containsIgnoringCase(_ lower: String, _ range: Range<Int>) -> Bool {
-        let n = lower.utf8.count
+    func containsIgnoringCase(_ lower: StaticString, _ range: Range<Int>) -> Bool {
+        let n = lower.utf8CodeUnitCount
         guard range.count >= n else { return false }
         var i = range.lowerBound
         while i &+ n <= range.upperBound {
