@@ -36,15 +36,24 @@ public enum CaptureRun {
     /// part of classification go on meanwhile (the two halves take similar time, so on two cores
     /// the run takes about half as long). `sink` is called from that thread only, one flow at a
     /// time; it has returned for every flow when this returns.
+    ///
+    /// `frames`, when given, sees every decoded frame (IP or not, outer headers of tunnels) with
+    /// its time and length on the wire, on the calling thread, before its flow does.
     public static func runConcurrently(paths: [String], options: Options = Options(),
+                                       frames: FrameObserver? = nil,
                                        sink: @escaping @Sendable (ClassifiedFlow) -> Void) -> RunSummary {
         let finisher = BackgroundFinisher(sink: sink)
         let thread = Thread { finisher.run() }
         thread.start()
-        return run(paths: paths, options: options, finishing: { finisher.submit($0) }, close: { finisher.close() })
+        return run(paths: paths, options: options, frames: frames, finishing: { finisher.submit($0) },
+                   close: { finisher.close() })
     }
 
-    private static func run(paths: [String], options: Options, finishing: @escaping (consuming EndedFlow) -> Void,
+    /// Sees a decoded frame: its headers, capture time (ns) and length on the wire.
+    public typealias FrameObserver = (borrowing DecodedPacket, Int64, Int) -> Void
+
+    private static func run(paths: [String], options: Options, frames: FrameObserver? = nil,
+                            finishing: @escaping (consuming EndedFlow) -> Void,
                             close: () -> Classifier.Stats) -> RunSummary {
         let classifier = options.classify ? Classifier(configuration: options.classification, output: finishing) : nil
         var tracker: FlowTracker
@@ -72,6 +81,7 @@ public enum CaptureRun {
                 skipped.count(error, linkType: record.linkType)
                 return
             }
+            frames?(decoded, record.timestamp, record.originalLength)
             guard decoded.ipVersion != 0 else {
                 skipped.nonIP[decoded.etherType, default: 0] &+= 1
                 return
@@ -88,7 +98,8 @@ public enum CaptureRun {
         if let classifier { anomalies.merge(classifier.anomalies) }
         for result in inputs.results { anomalies.merge(result.anomalies) }
         return RunSummary(inputs: inputs.results, packets: packets, wireBytes: wireBytes, skipped: skipped,
-                          anomalies: anomalies, flows: tracker.stats, classification: classification)
+                          anomalies: anomalies, flows: tracker.stats, classification: classification,
+                          dnsNames: classifier?.shared.names)
     }
 }
 
@@ -126,6 +137,8 @@ public struct RunSummary: Sendable {
     public var flows: FlowTracker.Stats
     /// Flows per service, when classification ran.
     public var classification: Classifier.Stats?
+    /// What DNS answers in the capture named each address (when classification ran).
+    public var dnsNames: NameCache?
 
     public var flowCount: UInt64 { flows.flowsCreated }
     public var errors: [CaptureError] { inputs.compactMap(\.error) }

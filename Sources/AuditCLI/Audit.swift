@@ -19,7 +19,8 @@ struct Audit: ParsableCommand {
             or cut short; what was read is reported).
             """,
         version: "\(Audit.version) (\(LibpcapInfo.version))",
-        subcommands: [Flows.self, DevicesCommand.self, Decode.self]
+        subcommands: [ReportCommand.self, Flows.self, DevicesCommand.self, SignaturesCommand.self, Decode.self],
+        defaultSubcommand: ReportCommand.self
     )
 
     /// Runs the command with the project's exit statuses: usage errors exit 2 (the contract's "bad

@@ -30,6 +30,56 @@ import TestSupport
                       stderr: String(decoding: stderrData, as: UTF8.self))
     }
 
+    @Test func auditExitStatuses() throws {
+        let compliant = try audit(["Captures/store-compliant.pcapng", "--devices", "Captures/store-inventory.json", "-q", "--format", "text"])
+        #expect(compliant.status == 0)
+        #expect(compliant.stdout.contains("VERDICT: no required requirement is blocked."))
+        let blocked = try audit(["Captures/store-blocked.pcapng", "--devices", "Captures/store-inventory.json", "-q", "--format", "text"])
+        #expect(blocked.status == 1)
+        #expect(blocked.stdout.contains("VERDICT: 5 required requirements are blocked or failed."))
+        #expect(blocked.stdout.contains("BLOCKED (RESET)  retailnext/cloud-service (required) tcp 8278 to 104.154.145.235: 1 attempt"))
+        #expect(blocked.stdout.contains("tcp 10.40.0.21:41156 > 104.154.145.235:8278 packet 105 REJ"))
+        // Everything tried works in the partial scenario; --strict also fails on what was never tried.
+        let partial = try audit(["Captures/store-partial.pcapng", "--devices", "Captures/store-inventory.json", "-q"])
+        #expect(partial.status == 0)
+        let strict = try audit(["Captures/store-partial.pcapng", "--devices", "Captures/store-inventory.json", "-q", "--strict"])
+        #expect(strict.status == 1)
+        let cut = try audit(["Captures/store-compliant-cut.pcap", "--devices", "Captures/store-inventory.json", "-q"])
+        #expect(cut.status == 3)
+        let unusable = try audit(["Package.swift"])
+        #expect(unusable.status == 2)
+    }
+
+    @Test func auditReportAsJSON() throws {
+        let r = try audit(["Captures/store-blocked.pcapng", "--devices", "Captures/store-inventory.json", "-q", "--format", "json"])
+        #expect(r.status == 1)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let summary = try #require(document["summary"] as? [String: Any])
+        #expect(summary["compliant"] as? Bool == false)
+        #expect((summary["requirements"] as? [String: Int]) == ["ok": 64, "blocked": 6, "not_seen": 0])
+        let devices = try #require(document["devices"] as? [[String: Any]])
+        let recorder = try #require(devices.first { $0["ip"] as? String == "10.40.0.31" })
+        let requirements = try #require(recorder["requirements"] as? [[String: Any]])
+        let relay = try #require(requirements.first { $0["id"] as? String == "relay" })
+        #expect(relay["status"] as? String == "handshake_failed")
+        #expect(relay["hosts"] as? [String] == ["*.*.u5fgb.com"])
+        #expect((relay["observed"] as? [String: Any])?["server_names"] as? [String] == ["r1.us.u5fgb.com"])
+        #expect((recorder["roles"] as? [[String: Any]])?.first?["source"] as? String == "inventory")
+    }
+
+    @Test func signaturesLint() throws {
+        let clean = try audit(["signatures", "lint"])
+        #expect(clean.status == 0)
+        #expect(clean.stderr.contains("3 signatures, 68 requirements, 0 problems"))
+        let directory = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "schema: 1\nid: mine\nvendor: Me\nsource: {document: x}\nroles: {box: {title: Box}}\nrequirements:\n  - {id: a, roles: [box], proto: tcp, ports: [99999], level: required, why: w}\n"
+            .write(to: directory.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
+        let bad = try audit(["signatures", "lint", "--signatures", directory.path, "--only-given"])
+        #expect(bad.status == 1)
+        #expect(bad.stdout == "\(directory.path)/mine.yaml:7: requirement a ports: 99999 is not a port (0–65535) or a range such as 1024-65535\n")
+    }
+
     @Test func flowsAsJSONLines() throws {
         let r = try audit(["flows", "Captures/lan.pcap"])
         #expect(r.status == 0)

@@ -19,8 +19,8 @@ public final class SharedClassification {
 /// answers, one given to the flow's own client wins over one given to another host, and the most
 /// recent wins among those. Memory: at most `perAddress` names per address and `maximumAddresses`
 /// addresses; past that, expired entries go first, then the oldest.
-public struct NameCache {
-    struct Entry {
+public struct NameCache: Sendable {
+    struct Entry: Sendable {
         var name: String
         var client: IPAddress
         var answered: Int64
@@ -30,7 +30,7 @@ public struct NameCache {
     public let grace: Int64
     public var maximumAddresses = 1 << 20
     static let perAddress = 4
-    private var entries: [IPAddress: [Entry]] = [:]
+    fileprivate var entries: [IPAddress: [Entry]] = [:]
 
     public init(grace: Int64) { self.grace = grace }
 
@@ -123,5 +123,16 @@ public struct MediaExpectations {
             return e
         }
         return check(a, aPort, b, bPort) ?? check(b, bPort, a, aPort)
+    }
+}
+
+extension NameCache {
+    /// Every name DNS answers in the capture gave `address` (asked-for names, CNAME-aware), in the
+    /// order they were answered; at most `perAddress`.
+    public func allNames(for address: IPAddress) -> [String] {
+        guard let list = entries[address] else { return [] }
+        var out: [String] = []
+        for e in list.sorted(by: { $0.answered < $1.answered }) where !out.contains(e.name) { out.append(e.name) }
+        return out
     }
 }

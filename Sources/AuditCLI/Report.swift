@@ -1,0 +1,195 @@
+import Analysis
+public import ArgumentParser
+import Audit
+import Devices
+import Foundation
+public import Reporting
+import Wire
+
+/// `audit CAPTURE...` (the default command): a verdict per device and requirement.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Audit captures against the vendor signatures: a verdict per device and requirement (the default command).",
+        discussion: """
+            `audit CAPTURE...` is `audit report CAPTURE...`. Devices get their roles from --devices \
+            (an inventory: IP, MAC or CIDR → signature/role) or, without one, from what their \
+            traffic shows (each role's `identify` rules); conflicts are listed, never resolved \
+            silently. Every requirement of every role-holding device gets a status: ok, \
+            blocked_reset, blocked_icmp, blocked_silent, handshake_failed or not_seen, with the \
+            flows that show it (first packet number: find it in Wireshark with frame.number == N).
+
+            Exit status: 0 no required requirement of an identified device is blocked or failed; \
+            1 one is (with --strict, also one never seen); 2 bad input or usage (nothing usable \
+            read, or signature problems); 3 partial input (some files unreadable or cut short: \
+            what was read is audited) when nothing is blocked.
+            """)
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var flowOptions: FlowOptions
+
+    @Option(help: "Output format: text (the default on a terminal), json (otherwise) or markdown.")
+    var format: AuditReport.Format?
+
+    @Option(name: .customLong("devices"), help: ArgumentHelp("Inventory file (YAML or JSON): which IP, MAC or CIDR holds which role.", valueName: "file"))
+    var inventoryFile: String?
+
+    @Option(name: .customLong("signatures"), help: ArgumentHelp(
+        "A folder of more signature files (repeatable), read after the ones SpanAudit ships.", valueName: "dir"))
+    var signatureDirectories: [String] = []
+
+    @Flag(help: "Also fail (exit 1) when a required requirement was never seen.")
+    var strict = false
+
+    @Option(name: .customLong("local"), help: ArgumentHelp("Also count addresses in this block as local devices (CIDR, repeatable).", valueName: "cidr"))
+    var localBlocks: [String] = []
+
+    @Option(help: ArgumentHelp("Window over which bandwidth peaks are measured, in seconds.", valueName: "seconds"))
+    var window: Double = 60
+
+    @Option(help: ArgumentHelp("Directory of the IEEE registries (MAC vendors).", valueName: "dir"))
+    var ieeeData: String = MACVendors.defaultDirectory
+
+    @Flag(name: .shortAndLong, help: "Do not print the reading summary on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        for block in localBlocks where IPNetwork(block) == nil {
+            throw ValidationError("--local \(block): expected an address block such as 198.18.0.0/15.")
+        }
+        if !(window > 0) { throw ValidationError("--window must be more than 0 seconds.") }
+        if flowOptions.noClassify { throw ValidationError("--no-classify: the audit needs classification (server names, TLS outcomes).") }
+    }
+
+    func run() throws {
+        let signatures = try loadSignatures(extra: signatureDirectories)
+        var auditOptions = Auditor.Options()
+        auditOptions.local = LocalNetworks(extra: localBlocks.compactMap(IPNetwork.init))
+        auditOptions.bandwidthWindow = Int64(window * 1e9)
+        if let inventoryFile {
+            let (inventory, problems) = Inventory.load(file: inventoryFile)
+            for problem in problems { printError("audit: \(problem)") }
+            guard let inventory, problems.isEmpty else { throw ExitCode(2) }
+            auditOptions.inventory = inventory
+        }
+        var options = flowOptions.options
+        options.io = input.io
+        let run = AuditRun.run(paths: input.captures, capture: options, signatures: signatures, options: auditOptions,
+                               ieeeData: ieeeData)
+        let summary = run.summary, result = run.result
+        if summary.inputStatus == .unusable {
+            for error in summary.errors { printError("audit: \(error)") }
+            throw ExitCode(2)
+        }
+        let output = OutputBuffer(fileDescriptor: 1)
+        switch format ?? (standardOutputIsTerminal ? .text : .json) {
+        case .text: output.write(AuditReport.text(result, run: summary, strict: strict))
+        case .markdown: output.write(AuditReport.text(result, run: summary, strict: strict, markdown: true))
+        case .json: output.write(AuditReport.json(result, run: summary, tool: ("audit", Audit.version), strict: strict))
+        }
+        output.flush()
+        if !quiet || !summary.errors.isEmpty {
+            let text = SummaryText.paragraph(summary, command: "audit")
+            printError(quiet ? text.split(separator: "\n").dropFirst().joined(separator: "\n") : text)
+        }
+        if !result.violations(strict: strict).isEmpty { throw ExitCode(1) }
+        if summary.inputStatus != .complete { throw ExitCode(summary.inputStatus.rawValue) }
+    }
+}
+
+/// The shipped signatures plus `extra` folders; any problem stops the audit (exit 2) after
+/// listing every one.
+func loadSignatures(extra: [String]) throws -> [Signature] {
+    var directories: [String] = []
+    if let shipped = SignatureLoader.defaultDirectory() { directories.append(shipped) }
+    directories += extra
+    if directories.isEmpty {
+        printError("audit: no signatures found: set AUDIT_SIGNATURES or give --signatures DIR")
+        throw ExitCode(2)
+    }
+    let (signatures, problems) = SignatureLoader.load(directories: directories)
+    if !problems.isEmpty {
+        for problem in problems { printError("audit: \(problem)") }
+        printError("audit: \(problems.count) problem\(problems.count == 1 ? "" : "s") in the signatures; `audit signatures lint` lists them")
+        throw ExitCode(2)
+    }
+    return signatures
+}
+
+extension AuditReport.Format: ExpressibleByArgument {}
+
+/// `audit signatures lint|list|show`.
+struct SignaturesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signatures",
+        abstract: "Check, list and show the vendor signatures (requirements as data).",
+        subcommands: [Lint.self, List.self, Show.self])
+
+    struct Source: ParsableArguments {
+        @Option(name: .customLong("signatures"), help: ArgumentHelp("A folder of more signature files (repeatable).", valueName: "dir"))
+        var directories: [String] = []
+
+        @Flag(help: "Only the folders given with --signatures, not the shipped signatures.")
+        var onlyGiven = false
+
+        var all: [String] {
+            (onlyGiven ? [] : SignatureLoader.defaultDirectory().map { [$0] } ?? []) + directories
+        }
+    }
+
+    struct Lint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check signature files: every problem at once, each as file:line. Exit 0 clean, 1 problems.")
+        @OptionGroup var source: Source
+
+        func run() throws {
+            let (signatures, problems) = SignatureLoader.load(directories: source.all)
+            for problem in problems { print(problem) }
+            let requirements = signatures.reduce(0) { $0 + $1.requirements.count }
+            printError("audit signatures lint: \(signatures.count) signature\(signatures.count == 1 ? "" : "s"), \(requirements) requirements, \(problems.count) problem\(problems.count == 1 ? "" : "s")")
+            if !problems.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One line per signature: id, vendor, roles, requirement count, file.")
+        @OptionGroup var source: Source
+
+        func run() throws {
+            let (signatures, problems) = SignatureLoader.load(directories: source.all)
+            for s in signatures {
+                print("\(s.id)\t\(s.vendor)\t\(s.requirements.count) requirements\troles: \(s.roles.map(\.id).joined(separator: ", "))\t\(s.file)")
+            }
+            for problem in problems { printError("audit: \(problem)") }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every requirement of one signature, with the document's words.")
+        @OptionGroup var source: Source
+        @Argument(help: "The signature id (see `audit signatures list`).") var id: String
+
+        func run() throws {
+            let (signatures, _) = SignatureLoader.load(directories: source.all)
+            guard let s = signatures.first(where: { $0.id == id }) else {
+                printError("audit signatures show: no signature \(id) (have: \(signatures.map(\.id).joined(separator: ", ")))")
+                throw ExitCode(2)
+            }
+            print("\(s.id): \(s.vendor) — \(s.product) (version \(s.version))")
+            print("source: \(s.source.document)\(s.source.file.map { " (\($0))" } ?? "")")
+            for role in s.roles { print("role \(role.id): \(role.title)\(role.identify.isEmpty ? " (from the inventory only)" : "")") }
+            for r in s.requirements {
+                var line = "\(r.id) [\(r.level.rawValue)] roles \(r.roles.joined(separator: ",")) \(r.rule.direction.rawValue) "
+                line += r.rule.protocols.map(\.auditName).joined(separator: "/")
+                if !r.allPorts.isEmpty { line += " " + r.allPorts.map(\.description).joined(separator: ",") }
+                if !r.rule.hosts.isEmpty { line += " → " + r.rule.hosts.map(\.description).joined(separator: ", ") }
+                if let group = r.group { line += " (group \(group))" }
+                if let region = r.region { line += " (region \(region))" }
+                print(line)
+                print("    \"\(r.why)\"")
+            }
+            for figure in s.bandwidth { print("bandwidth \(figure.roles.joined(separator: ",")) \(figure.direction.rawValue): \(figure.why)") }
+            for item in s.notAuditable { print("not auditable: \(item)") }
+        }
+    }
+}
