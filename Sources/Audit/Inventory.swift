@@ -49,17 +49,7 @@ public struct Inventory: Sendable {
 
     public static func parse(_ text: String, file: String) -> (Inventory?, [SignatureProblem]) {
         var reader = NodeReader(file: file)
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
-                return (nil, [SignatureProblem(file: file, line: 0, message: "the inventory is empty")])
-            }
-            root = node
-        } catch let error as YamlError {
-            return (nil, [reader.problem(from: error)])
-        } catch {
-            return (nil, [SignatureProblem(file: file, line: 0, message: "\(error)")])
-        }
+        guard let root = reader.compose(text) else { return (nil, reader.problems) }
         // `stand_ins`: the lab's note of which public addresses it served from stand-ins (ignored).
         guard let top = reader.mapping(root, "the inventory", known: ["region", "settings", "features", "devices", "stand_ins"]) else {
             return (nil, reader.problems)

@@ -76,17 +76,7 @@ public enum SignatureLoader {
 
     public static func parse(_ text: String, file: String) -> (Signature?, [SignatureProblem]) {
         var reader = NodeReader(file: file)
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
-                return (nil, [SignatureProblem(file: file, line: 0, message: "the file is empty")])
-            }
-            root = node
-        } catch let error as YamlError {
-            return (nil, [reader.problem(from: error)])
-        } catch {
-            return (nil, [SignatureProblem(file: file, line: 0, message: "\(error)")])
-        }
+        guard let root = reader.compose(text) else { return (nil, reader.problems) }
         let signature = reader.signature(root)
         return (signature, reader.problems)
     }
@@ -101,6 +91,22 @@ struct NodeReader {
 
     mutating func note(_ node: Node?, _ message: String) {
         problems.append(SignatureProblem(file: file, line: node?.mark?.line ?? 0, message: message))
+    }
+
+    /// The YAML tree of `text`, or nil with the problem noted (its line when the parser gives one).
+    mutating func compose(_ text: String) -> Node? {
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                note(nil, "the file is empty")
+                return nil
+            }
+            return node
+        } catch let error as YamlError {
+            problems.append(problem(from: error))
+        } catch {
+            note(nil, "\(error)")
+        }
+        return nil
     }
 
     func problem(from error: YamlError) -> SignatureProblem {
