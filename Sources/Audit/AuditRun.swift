@@ -22,10 +22,7 @@ public enum AuditRun {
             inventory.add(flow)
             auditor.add(flow)
         }
-        var devices = inventory.result()
-        if let ieeeData, let vendors = try? MACVendors.load(directory: ieeeData, for: Set(devices.compactMap(\.mac))) {
-            devices = inventory.result(vendors: vendors)
-        }
+        let devices = ieeeData.map { inventory.result(ieeeData: $0).devices } ?? inventory.result()
         return Output(result: auditor.evaluate(names: summary.dnsNames, devices: devices), summary: summary, devices: devices)
     }
 }

@@ -26,36 +26,18 @@ struct DevicesCommand: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: DeviceReport.Format?
 
-    @Option(name: .customLong("local"), help: ArgumentHelp(
-        "Also count addresses in this block as local devices (CIDR, repeatable), for sites numbered in public space.",
-        valueName: "cidr"))
-    var localBlocks: [String] = []
-
-    @Option(help: ArgumentHelp("Directory of the IEEE registries (oui.csv, mam.csv, oui36.csv, iab.csv).", valueName: "dir"))
-    var ieeeData: String = MACVendors.defaultDirectory
+    @OptionGroup var deviceOptions: DeviceOptions
 
     @Flag(name: .shortAndLong, help: "Do not print the summary on standard error.")
     var quiet = false
 
-    func validate() throws {
-        for block in localBlocks where IPNetwork(block) == nil {
-            throw ValidationError("--local \(block): expected an address block such as 198.18.0.0/15 or 2001:db8::/32.")
-        }
-    }
-
     func run() throws {
-        let inventory = DeviceInventory(local: LocalNetworks(extra: localBlocks.compactMap(IPNetwork.init)))
+        let inventory = DeviceInventory(local: deviceOptions.localNetworks)
         var options = flowOptions.options
         options.io = input.io
         let summary = CaptureRun.runConcurrently(paths: input.captures, options: options) { inventory.add($0) }
-        var devices = inventory.result()
-        var vendorNote: String?
-        do {
-            let vendors = try MACVendors.load(directory: ieeeData, for: Set(devices.compactMap(\.mac)))
-            devices = inventory.result(vendors: vendors)
-        } catch {
-            vendorNote = "audit devices: \(error)"
-        }
+        let (devices, vendorProblem) = inventory.result(ieeeData: deviceOptions.ieeeData)
+        let vendorNote = vendorProblem.map { "audit devices: \($0)" }
         let output = OutputBuffer(fileDescriptor: 1)
         switch format ?? (standardOutputIsTerminal ? .text : .json) {
         case .text: output.write(DeviceReport.text(devices))
@@ -63,10 +45,7 @@ struct DevicesCommand: ParsableCommand {
         }
         output.flush()
         if let vendorNote { printError(vendorNote) }
-        if !quiet || !summary.errors.isEmpty {
-            let text = SummaryText.paragraph(summary, command: "audit devices")
-            printError(quiet ? text.split(separator: "\n").dropFirst().joined(separator: "\n") : text)
-        }
+        printRunSummary(summary, command: "audit devices", quiet: quiet)
         let status = summary.inputStatus
         if status != .complete { throw ExitCode(status.rawValue) }
     }

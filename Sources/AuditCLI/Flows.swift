@@ -34,10 +34,7 @@ struct Flows: ParsableCommand {
         options.io = input.io
         let summary = CaptureRun.runConcurrently(paths: input.captures, options: options) { writer.write($0) }
         writer.finish()
-        if !quiet || !summary.errors.isEmpty {
-            let text = SummaryText.paragraph(summary, command: "audit flows")
-            printError(quiet ? text.split(separator: "\n").dropFirst().joined(separator: "\n") : text)
-        }
+        printRunSummary(summary, command: "audit flows", quiet: quiet)
         let status = summary.inputStatus
         if status != .complete { throw ExitCode(status.rawValue) }
     }

@@ -2,7 +2,10 @@ import Analysis
 public import ArgumentParser
 public import Capture
 import Classify
+import Devices
 import Flows
+import Reporting
+import Wire
 
 /// Options of every command that reads captures.
 struct InputOptions: ParsableArguments {
@@ -62,3 +65,29 @@ struct FlowOptions: ParsableArguments {
 }
 
 extension CaptureReader.IOMode: ExpressibleByArgument {}
+
+/// Which addresses are devices, and where MAC vendors come from (`audit devices`, `audit`).
+struct DeviceOptions: ParsableArguments {
+    @Option(name: .customLong("local"), help: ArgumentHelp(
+        "Also count addresses in this block as local devices (CIDR, repeatable), for sites numbered in public space.",
+        valueName: "cidr"))
+    var localBlocks: [String] = []
+
+    @Option(help: ArgumentHelp("Directory of the IEEE registries (oui.csv, mam.csv, oui36.csv, iab.csv).", valueName: "dir"))
+    var ieeeData: String = MACVendors.defaultDirectory
+
+    func validate() throws {
+        for block in localBlocks where IPNetwork(block) == nil {
+            throw ValidationError("--local \(block): expected an address block such as 198.18.0.0/15 or 2001:db8::/32.")
+        }
+    }
+
+    var localNetworks: LocalNetworks { LocalNetworks(extra: localBlocks.compactMap(IPNetwork.init)) }
+}
+
+/// The run's summary paragraph on standard error; with `quiet`, only its problems (if any).
+func printRunSummary(_ summary: RunSummary, command: String, quiet: Bool) {
+    guard !quiet || !summary.errors.isEmpty else { return }
+    let text = SummaryText.paragraph(summary, command: command)
+    printError(quiet ? text.split(separator: "\n").dropFirst().joined(separator: "\n") : text)
+}

@@ -41,22 +41,15 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Also fail (exit 1) when a required requirement was never seen.")
     var strict = false
 
-    @Option(name: .customLong("local"), help: ArgumentHelp("Also count addresses in this block as local devices (CIDR, repeatable).", valueName: "cidr"))
-    var localBlocks: [String] = []
-
     @Option(help: ArgumentHelp("Window over which bandwidth peaks are measured, in seconds.", valueName: "seconds"))
     var window: Double = 60
 
-    @Option(help: ArgumentHelp("Directory of the IEEE registries (MAC vendors).", valueName: "dir"))
-    var ieeeData: String = MACVendors.defaultDirectory
+    @OptionGroup var deviceOptions: DeviceOptions
 
     @Flag(name: .shortAndLong, help: "Do not print the reading summary on standard error.")
     var quiet = false
 
     func validate() throws {
-        for block in localBlocks where IPNetwork(block) == nil {
-            throw ValidationError("--local \(block): expected an address block such as 198.18.0.0/15.")
-        }
         if !(window > 0) { throw ValidationError("--window must be more than 0 seconds.") }
         if flowOptions.noClassify { throw ValidationError("--no-classify: the audit needs classification (server names, TLS outcomes).") }
     }
@@ -64,7 +57,7 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         let signatures = try loadSignatures(extra: signatureDirectories)
         var auditOptions = Auditor.Options()
-        auditOptions.local = LocalNetworks(extra: localBlocks.compactMap(IPNetwork.init))
+        auditOptions.local = deviceOptions.localNetworks
         auditOptions.bandwidthWindow = Int64(window * 1e9)
         if let inventoryFile {
             let (inventory, problems) = Inventory.load(file: inventoryFile)
@@ -75,7 +68,7 @@ struct ReportCommand: ParsableCommand {
         var options = flowOptions.options
         options.io = input.io
         let run = AuditRun.run(paths: input.captures, capture: options, signatures: signatures, options: auditOptions,
-                               ieeeData: ieeeData)
+                               ieeeData: deviceOptions.ieeeData)
         let summary = run.summary, result = run.result
         if summary.inputStatus == .unusable {
             for error in summary.errors { printError("audit: \(error)") }
@@ -88,10 +81,7 @@ struct ReportCommand: ParsableCommand {
         case .json: output.write(AuditReport.json(result, run: summary, tool: ("audit", Audit.version), strict: strict))
         }
         output.flush()
-        if !quiet || !summary.errors.isEmpty {
-            let text = SummaryText.paragraph(summary, command: "audit")
-            printError(quiet ? text.split(separator: "\n").dropFirst().joined(separator: "\n") : text)
-        }
+        printRunSummary(summary, command: "audit", quiet: quiet)
         if !result.violations(strict: strict).isEmpty { throw ExitCode(1) }
         if summary.inputStatus != .complete { throw ExitCode(summary.inputStatus.rawValue) }
     }

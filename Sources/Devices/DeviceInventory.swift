@@ -177,6 +177,18 @@ public final class DeviceInventory: @unchecked Sendable {
     }
 
     /// Every local device seen sending or receiving, by address; MAC vendors from `vendors`.
+    /// The devices with MAC vendors from the IEEE registries in `ieeeData`; when they cannot be
+    /// read, the devices without vendors and the reason.
+    public func result(ieeeData: String) -> (devices: [Device], vendorProblem: (any Error)?) {
+        let devices = result()
+        do {
+            let vendors = try MACVendors.load(directory: ieeeData, for: Set(devices.compactMap(\.mac)))
+            return (result(vendors: vendors), nil)
+        } catch {
+            return (devices, error)
+        }
+    }
+
     public func result(vendors: MACVendors? = nil) -> [Device] {
         // A device known only from its DHCP lease still counts (it got an address, then the
         // capture ended or it stayed quiet).

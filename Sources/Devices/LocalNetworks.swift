@@ -29,6 +29,6 @@ public struct LocalNetworks: Sendable {
             return bits >> 24 != 0 && bits >> 28 < 0xE
         }
         // ff00::/8 multicast, :: unspecified.
-        return a.high >> 56 != 0xFF && !(a.high == 0 && a.low == 0)
+        return !a.isMulticast && a != .zero
     }
 }

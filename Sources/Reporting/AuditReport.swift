@@ -16,6 +16,7 @@ public enum AuditReport {
 
     public static func json(_ result: AuditResult, run: RunSummary, tool: (name: String, version: String), strict: Bool) -> String {
         let counts = result.requirementCounts
+        let violations = result.violations(strict: strict)
         let document = JSONValue.object([
             ("tool", .object([("name", .string(tool.name)), ("version", .string(tool.version))])),
             ("inputs", .array(run.inputs.map { input in
@@ -39,12 +40,12 @@ public enum AuditReport {
                          ("message", .string(c.message))])
             })),
             ("summary", .object([
-                ("compliant", .bool(result.violations(strict: strict).isEmpty)),
+                ("compliant", .bool(violations.isEmpty)),
                 ("devices", .integer(Int64(result.devices.count))),
                 ("devices_with_roles", .integer(Int64(result.devices.filter { !$0.roles.isEmpty }.count))),
                 ("requirements", .object([("ok", .integer(Int64(counts.ok))), ("blocked", .integer(Int64(counts.blocked))),
                                           ("not_seen", .integer(Int64(counts.notSeen)))])),
-                ("violations", .integer(Int64(result.violations(strict: strict).count))),
+                ("violations", .integer(Int64(violations.count))),
                 ("unexpected", .integer(Int64(result.unexpectedCount))),
             ])),
         ])

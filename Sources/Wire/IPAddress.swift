@@ -23,6 +23,9 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
 
     @inlinable public var isIPv4: Bool { high == 0 && low >> 32 == 0xFFFF }
 
+    /// IPv4 224.0.0.0/4 or IPv6 ff00::/8.
+    @inlinable public var isMulticast: Bool { isIPv4 ? ipv4Bits >> 28 == 0xE : high >> 56 == 0xFF }
+
     /// The IPv4 address bits; meaningful only when `isIPv4`.
     @inlinable public var ipv4Bits: UInt32 { UInt32(truncatingIfNeeded: low) }
 

@@ -128,7 +128,11 @@ public struct AuditFlow: Sendable {
     /// The responder sent something other than a reset.
     public var responderAnswered: Bool { history.contains { "hadft".contains($0) } }
 
-    public func involves(_ address: IPAddress) -> Bool { originator == address || responder == address }
+    /// The same protocol, addresses and ports in the same roles.
+    public func hasSameEndpoints(as other: AuditFlow) -> Bool {
+        proto == other.proto && originator == other.originator && originatorPort == other.originatorPort
+            && responder == other.responder && responderPort == other.responderPort
+    }
 
     /// `tcp 10.40.0.21:41156 > 104.154.145.235:8278`
     public var label: String {
@@ -187,11 +191,4 @@ public enum RequirementStatus: String, Sendable, CaseIterable {
 
     /// Blocked or failed: the attempts show the network in the way.
     public var isFailure: Bool { self != .ok && self != .notSeen }
-}
-
-extension IPAddress {
-    /// IPv4 224.0.0.0/4 or IPv6 ff00::/8.
-    public var isMulticast: Bool {
-        isIPv4 ? ipv4Bits >> 28 == 0xE : high >> 56 == 0xFF
-    }
 }

@@ -60,7 +60,7 @@ public final class Auditor: @unchecked Sendable {
         var seen: Set<IPAddress> = []
         var flowsByAddress: [IPAddress: [Int]] = [:]
         for (i, f) in flows.enumerated() where !f.tunnelled {
-            for a in [f.originator, f.responder] where options.local.isLocal(a) && !a.isMulticast && a != .zero {
+            for a in [f.originator, f.responder] where options.local.isLocal(a) {
                 flowsByAddress[a, default: []].append(i)
                 if seen.insert(a).inserted { addresses.append(a) }
             }
@@ -132,7 +132,7 @@ public final class Auditor: @unchecked Sendable {
                         let outcome = f.outcome(for: a)
                         // A SYN retransmitted after Zeek's 5-second attempt timeout starts a new flow
                         // record on the same ports: still the same attempt.
-                        let sameAttempt = r.flows.contains { $0.flow.label == f.label && $0.outcome == outcome }
+                        let sameAttempt = r.flows.contains { $0.outcome == outcome && $0.flow.hasSameEndpoints(as: f) }
                         if !sameAttempt { r.outcomes[outcome, default: 0] += 1 }
                         if r.flows.count < 32 { r.flows.append(.init(flow: f, outcome: outcome)) }
                         let remote = f.originator == a ? f.responder : f.originator

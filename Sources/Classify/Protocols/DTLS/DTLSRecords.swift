@@ -56,23 +56,9 @@ struct DTLSHandshakeAssembler {
         var type: UInt8
         var bytes: [UInt8]
         /// Byte ranges received so far, sorted and merged (fragments are often retransmitted).
-        var covered: [Range<Int>] = []
+        var covered = CoveredRanges()
 
-        mutating func cover(_ r: Range<Int>) {
-            var merged = r
-            var kept: [Range<Int>] = []
-            for c in covered {
-                if c.upperBound < merged.lowerBound || c.lowerBound > merged.upperBound {
-                    kept.append(c)
-                } else {
-                    merged = min(c.lowerBound, merged.lowerBound)..<max(c.upperBound, merged.upperBound)
-                }
-            }
-            kept.append(merged)
-            covered = kept.sorted { $0.lowerBound < $1.lowerBound }
-        }
-
-        var isComplete: Bool { covered.count == 1 && covered[0] == 0..<bytes.count }
+        var isComplete: Bool { covered.prefix == 0..<bytes.count }
     }
 
     var messages: [UInt16: Message] = [:]
@@ -95,7 +81,7 @@ struct DTLSHandshakeAssembler {
             var message = messages[sequence] ?? Message(type: type, bytes: [UInt8](repeating: 0, count: length))
             guard message.bytes.count == length, messages.count < 8 || messages[sequence] != nil else { continue }
             for i in 0..<fragment { message.bytes[offset &+ i] = b[start &+ i] }
-            message.cover(offset..<(offset &+ fragment))
+            message.covered.cover(offset..<(offset &+ fragment))
             if message.isComplete || length == 0 {
                 messages[sequence] = nil
                 delivered.insert(sequence)

@@ -116,7 +116,7 @@ struct QUICInitialReader {
     var version: QUICVersion?
     var keys: QUICInitialKeys?
     var crypto: [UInt8] = []
-    var covered: [Range<Int>] = []
+    var covered = CoveredRanges()
     var clientHello: TLSClientHello?
     var google: (serverName: String?, userAgent: String?)?
     var undecryptable = 0
@@ -157,22 +157,13 @@ struct QUICInitialReader {
         guard end > start else { return }
         if crypto.count < end { crypto += [UInt8](repeating: 0, count: end &- crypto.count) }
         for i in start..<end { crypto[i] = data[i &- start] }
-        var merged = start..<end
-        var kept: [Range<Int>] = []
-        for c in covered {
-            if c.upperBound < merged.lowerBound || c.lowerBound > merged.upperBound {
-                kept.append(c)
-            } else {
-                merged = min(c.lowerBound, merged.lowerBound)..<max(c.upperBound, merged.upperBound)
-            }
-        }
-        kept.append(merged)
-        covered = kept.sorted { $0.lowerBound < $1.lowerBound }
+        covered.cover(start..<end)
     }
 
     /// The ClientHello in the crypto stream from offset 0 (as much of it as arrived).
     private mutating func readCrypto() {
-        guard clientHello == nil, let first = covered.first, first.lowerBound == 0 else { return }
+        let first = covered.prefix
+        guard clientHello == nil, !first.isEmpty else { return }
         let stream = crypto
         let b = stream.span.extracting(0..<first.upperBound)
         if let v = version, v.number >> 24 == 0x51 {
