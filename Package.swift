@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             // AuditCLI: the command-line tests run the built `audit` executable.
-            dependencies: ["Analysis", "Reporting", "Capture", "Classify", "Flows", "Wire", "TestSupport", "AuditCLI"],
+            dependencies: ["Analysis", "Audit", "Reporting", "Capture", "Classify", "Flows", "Wire", "TestSupport", "AuditCLI"],
             exclude: ["Goldens"],
             swiftSettings: strict
         ),

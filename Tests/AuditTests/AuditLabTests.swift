@@ -90,6 +90,23 @@ import Wire
         #expect(relay.flows.first?.flow.names == ["r1.us.u5fgb.com"])
     }
 
+    /// Peaks are the busiest window's rate and never under the average: a 36-s capture seen through
+    /// a 60-s window is one window, so its peak is its average.
+    @Test func bandwidthPeaksAgainstAverages() throws {
+        let whole = Self.audit("store-compliant.pcapng", window: 60).result
+        #expect(whole.devices.count == 11)
+        for device in whole.devices {
+            #expect(device.bandwidth.transmitPeak == device.bandwidth.transmitAverage, "\(device.address)")
+            #expect(device.bandwidth.receivePeak == device.bandwidth.receiveAverage, "\(device.address)")
+        }
+        let windows = Self.audit("store-compliant.pcapng", window: 5).result
+        let appliance = try #require(windows.devices.first { $0.address.description == "10.40.0.21" }).bandwidth
+        #expect(appliance.transmitPeak > appliance.transmitAverage)
+        // A whole number of bytes in one 5-s window, at most everything the device sent.
+        let peakBytes = appliance.transmitPeak * 5 / 8
+        #expect(peakBytes == peakBytes.rounded() && peakBytes < Double(appliance.sentBytes))
+    }
+
     @Test func rolesFromTrafficAlone() throws {
         let result = Self.audit("store-compliant.pcapng", inventory: false).result
         func roles(_ ip: String) -> [String] {

@@ -31,6 +31,23 @@ import Wire
         #expect(retailnext.bandwidth.first?.perStreamBitsPerSecond == 15_000)
     }
 
+    /// `Signatures/README.md` maps each document line to requirement ids: every id it names exists,
+    /// and every requirement of the shipped files is named there (a new one needs its line).
+    @Test func theDocumentTableNamesEveryRequirement() throws {
+        let (signatures, _) = SignatureLoader.load(directories: [Self.shipped])
+        let table = try String(contentsOfFile: Self.shipped + "/README.md", encoding: .utf8)
+        var named = Set<String>()
+        for line in table.split(separator: "\n") where line.hasPrefix("| ") {
+            for piece in line.split(separator: "`").enumerated() where piece.offset % 2 == 1 && piece.element.contains("/") {
+                named.insert(String(piece.element))
+            }
+        }
+        let defined = Set(signatures.flatMap { s in s.requirements.map { "\(s.id)/\($0.id)" } })
+        #expect(defined.count == 68)
+        #expect(named.subtracting(defined).isEmpty, "named in the table but not defined: \(named.subtracting(defined).sorted())")
+        #expect(defined.subtracting(named).isEmpty, "defined but not in the table: \(defined.subtracting(named).sorted())")
+    }
+
     @Test func everyProblemOfABadFileWithItsLine() {
         let text = """
             schema: 1

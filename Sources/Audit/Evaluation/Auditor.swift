@@ -333,8 +333,13 @@ public final class Auditor: @unchecked Sendable {
         let window = Double(options.bandwidthWindow) / 1e9
         b.transmitAverage = Double(meter.sent) * 8 / span
         b.receiveAverage = Double(meter.received) * 8 / span
-        b.transmitPeak = Double(meter.sentByWindow.values.max() ?? 0) * 8 / window
-        b.receivePeak = Double(meter.receivedByWindow.values.max() ?? 0) * 8 / window
+        // The busiest window's rate. A capture shorter than one window is that one window (dividing
+        // its bytes by the whole window would put the peak under the average); a last, partial
+        // window counts over a whole one rather than spiking on its few seconds; and a peak is
+        // never under the average, which is itself a mean of the windows' rates.
+        let divisor = min(window, span)
+        b.transmitPeak = max(Double(meter.sentByWindow.values.max() ?? 0) * 8 / divisor, b.transmitAverage)
+        b.receivePeak = max(Double(meter.receivedByWindow.values.max() ?? 0) * 8 / divisor, b.receiveAverage)
 
         var budget = BandwidthResult.Budget()
         var applies = false
