@@ -24,11 +24,12 @@ public enum CaptureRun {
     public static func run(paths: [String], options: Options = Options(),
                            sink: @escaping (ClassifiedFlow) -> Void) -> RunSummary {
         var counts = Classifier.Stats()
-        return run(paths: paths, options: options, finishing: { ended in
-            let flow = ended.finish()
-            counts.count(flow)
-            sink(flow)
-        }, close: { counts })
+        return run(source: CaptureSet(paths: paths, io: options.io), options: options, frames: nil, live: nil,
+                   finishing: { ended in
+                       let flow = ended.finish()
+                       counts.count(flow)
+                       sink(flow)
+                   }, flush: {}, checkpoint: { $0() }, close: { counts })
     }
 
     /// Like `run(paths:options:sink:)`, but flows are turned into facts and handed to `sink` on a
@@ -42,18 +43,65 @@ public enum CaptureRun {
     public static func runConcurrently(paths: [String], options: Options = Options(),
                                        frames: FrameObserver? = nil,
                                        sink: @escaping @Sendable (ClassifiedFlow) -> Void) -> RunSummary {
+        runConcurrently(source: CaptureSet(paths: paths, io: options.io), options: options, frames: frames, sink: sink)
+    }
+
+    /// `runConcurrently(paths:...)` over any source: files, or live interfaces with `live` hooks
+    /// for what a person watches while capture goes on.
+    public static func runConcurrently(source: any PacketSource, options: Options = Options(),
+                                       frames: FrameObserver? = nil, live: LiveHooks? = nil,
+                                       sink: @escaping @Sendable (ClassifiedFlow) -> Void) -> RunSummary {
         let finisher = BackgroundFinisher(sink: sink)
         let thread = Thread { finisher.run() }
         thread.start()
-        return run(paths: paths, options: options, frames: frames, finishing: { finisher.submit($0) },
-                   close: { finisher.close() })
+        return run(source: source, options: options, frames: frames, live: live, finishing: { finisher.submit($0) },
+                   flush: { finisher.flush() }, checkpoint: { finisher.submit(work: $0) }, close: { finisher.close() })
     }
 
     /// Sees a decoded frame: its headers, capture time (ns) and length on the wire.
     public typealias FrameObserver = (borrowing DecodedPacket, Int64, Int) -> Void
 
-    private static func run(paths: [String], options: Options, frames: FrameObserver? = nil,
-                            finishing: @escaping (consuming EndedFlow) -> Void,
+    /// What a live run does besides reading: on the reading thread, whenever the source is idle
+    /// (at least every quarter second of a live capture), never per packet.
+    public struct LiveHooks {
+        /// Wall-clock nanoseconds between checkpoints.
+        public var checkpointInterval: Int64 = 60_000_000_000
+        /// Called with the run so far — the flows still open finished as if they ended now — on
+        /// the reading thread. The work it returns runs on the finishing thread once every flow
+        /// that ended before the checkpoint has reached `sink`: there the sink's state is whole
+        /// and safe to read.
+        public var checkpoint: ((Checkpoint) -> (@Sendable () -> Void)?)?
+        /// Whether checkpoints carry the open flows (finishing them costs a little per open flow).
+        public var snapshotOpenFlows = true
+        /// About once a second, on the reading thread.
+        public var progress: ((Progress) -> Void)?
+
+        public init() {}
+    }
+
+    /// The run so far, at a checkpoint.
+    public struct Checkpoint: @unchecked Sendable {
+        /// Wall-clock time of the checkpoint (ns).
+        public var time: Int64
+        public var summary: RunSummary
+        /// Flows still open, with what they showed so far (`end_reason` "open").
+        public var openFlows: [ClassifiedFlow]
+    }
+
+    /// Counters for a status line.
+    public struct Progress: Sendable {
+        public var time: Int64
+        public var packets: UInt64
+        public var wireBytes: UInt64
+        public var openFlows: Int
+        public var flowsEnded: UInt64
+        /// Each input as now (live interfaces with their kernel counts).
+        public var inputs: [CaptureSet.InputResult]
+    }
+
+    private static func run(source: any PacketSource, options: Options, frames: FrameObserver?, live: LiveHooks?,
+                            finishing: @escaping (consuming EndedFlow) -> Void, flush: () -> Void,
+                            checkpoint: (@escaping @Sendable () -> Void) -> Void,
                             close: () -> Classifier.Stats) -> RunSummary {
         let classifier = options.classify ? Classifier(configuration: options.classification, output: finishing) : nil
         var tracker: FlowTracker
@@ -71,8 +119,46 @@ public enum CaptureRun {
         var skipped = SkipCounts()
         var packets: UInt64 = 0
         var wireBytes: UInt64 = 0
-        let inputs = CaptureSet(paths: paths, io: options.io)
-        inputs.read { record, frame in
+        var lastProgress: Int64 = 0
+        var lastCheckpoint = WallClock.now
+
+        func summary(classification: Classifier.Stats?) -> RunSummary {
+            var anomalies = decodeAnomalies
+            anomalies.merge(tracker.anomalies)
+            if let classifier { anomalies.merge(classifier.anomalies) }
+            let inputs = source.results
+            for result in inputs { anomalies.merge(result.anomalies) }
+            return RunSummary(inputs: inputs, packets: packets, wireBytes: wireBytes, skipped: skipped,
+                              anomalies: anomalies, flows: tracker.stats, classification: classification,
+                              dnsNames: classifier?.shared.names)
+        }
+
+        // A live source waits for packets: end flows whose timers ran out meanwhile, hand ended
+        // flows on, and serve the hooks.
+        func idle() {
+            let now = WallClock.now
+            tracker.advance(to: now)
+            flush()
+            guard let live else { return }
+            if let progress = live.progress, now &- lastProgress >= 1_000_000_000 {
+                lastProgress = now
+                progress(Progress(time: now, packets: packets, wireBytes: wireBytes, openFlows: tracker.liveFlows,
+                                  flowsEnded: tracker.stats.flowsCreated &- UInt64(tracker.liveFlows),
+                                  inputs: source.results))
+            }
+            if let take = live.checkpoint, now &- lastCheckpoint >= live.checkpointInterval {
+                lastCheckpoint = now
+                let open = !live.snapshotOpenFlows ? [] : tracker.openFlows().map { slot, record in
+                    (classifier?.snapshot(record, slot: slot) ?? EndedFlow(record: record)).finish()
+                }
+                if let work = take(Checkpoint(time: now, summary: summary(classification: classifier?.stats),
+                                              openFlows: open)) {
+                    checkpoint(work)
+                }
+            }
+        }
+
+        source.read({ record, frame in
             packets &+= 1
             wireBytes &+= UInt64(record.originalLength)
             do throws(WireError) {
@@ -88,18 +174,11 @@ public enum CaptureRun {
             }
             tracker.process(&decoded, frame: frame, time: record.timestamp, wireLength: record.originalLength,
                             input: record.input, number: record.number)
-        }
+        }, idle: idle)
         tracker.finish()
         var classification = classifier?.stats
         classification?.addCounts(close())
-
-        var anomalies = decodeAnomalies
-        anomalies.merge(tracker.anomalies)
-        if let classifier { anomalies.merge(classifier.anomalies) }
-        for result in inputs.results { anomalies.merge(result.anomalies) }
-        return RunSummary(inputs: inputs.results, packets: packets, wireBytes: wireBytes, skipped: skipped,
-                          anomalies: anomalies, flows: tracker.stats, classification: classification,
-                          dnsNames: classifier?.shared.names)
+        return summary(classification: classification)
     }
 }
 
@@ -156,7 +235,8 @@ public struct RunSummary: Sendable {
     /// The exit status of `../shared/spec/audit-report.md` for reading: 0 all read, 3 partial
     /// (some input unreadable or cut short — what was read is reported), 2 nothing usable read.
     public var inputStatus: InputStatus {
-        if errors.isEmpty { return .complete }
+        // A live capture that dropped packets is partial input too: verdicts may miss traffic.
+        if errors.isEmpty && !inputs.contains(where: { $0.loss != nil }) { return .complete }
         let usable = inputs.contains { $0.opened && ($0.stats.packets > 0 || $0.error == nil) }
         return usable ? .partial : .unusable
     }
@@ -175,7 +255,12 @@ public struct RunSummary: Sendable {
 /// submitting thread; `counts` only by the finishing thread until `close()` has seen it exit.
 final class BackgroundFinisher: @unchecked Sendable {
     private let condition = NSCondition()
-    private var batches: [[EndedFlow]] = []
+    /// Ended flows in batches, and work to run in order between them (checkpoints).
+    private enum Item {
+        case flows([EndedFlow])
+        case work(@Sendable () -> Void)
+    }
+    private var batches: [Item] = []
     private var closed = false
     private var exited = false
     private var pending: [EndedFlow] = []
@@ -195,15 +280,28 @@ final class BackgroundFinisher: @unchecked Sendable {
         if pending.count >= Self.batchSize { flush() }
     }
 
-    private func flush() {
+    /// From the run's thread: hands over the flows ended so far (batches are otherwise handed
+    /// over full).
+    func flush() {
         guard !pending.isEmpty else { return }
-        condition.lock()
-        while batches.count >= Self.maximumBatches { condition.wait() }
-        batches.append(pending)
-        condition.broadcast()
-        condition.unlock()
+        enqueue(.flows(pending))
         pending = []
         pending.reserveCapacity(Self.batchSize)
+    }
+
+    /// From the run's thread: `work` runs on the finishing thread after every flow submitted
+    /// before it.
+    func submit(work: @escaping @Sendable () -> Void) {
+        flush()
+        enqueue(.work(work))
+    }
+
+    private func enqueue(_ item: Item) {
+        condition.lock()
+        while batches.count >= Self.maximumBatches { condition.wait() }
+        batches.append(item)
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// From the run's thread: hands over what is left, waits until everything was finished, and
@@ -229,13 +327,18 @@ final class BackgroundFinisher: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let batch = batches.removeFirst()
+            let item = batches.removeFirst()
             condition.broadcast()
             condition.unlock()
-            for ended in batch {
-                let flow = ended.finish()
-                counts.count(flow)
-                sink(flow)
+            switch item {
+            case .flows(let batch):
+                for ended in batch {
+                    let flow = ended.finish()
+                    counts.count(flow)
+                    sink(flow)
+                }
+            case .work(let work):
+                work()
             }
         }
     }

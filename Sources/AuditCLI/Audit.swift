@@ -11,8 +11,9 @@ struct Audit: ParsableCommand {
         commandName: "audit",
         abstract: "Passive network traffic analyzer and compliance auditor.",
         discussion: """
-            Reads pcap/pcapng captures (or a live interface, later) and reports, device by device, \
-            what each vendor system can reach. It never sends a packet.
+            Reads pcap/pcapng captures, or captures live on interfaces (--iface, e.g. a switch's \
+            SPAN port), and reports, device by device, what each vendor system can reach. It never \
+            sends a packet.
 
             Exit status: 0 success; 1 a required requirement is blocked or failed; \
             2 bad input or usage (nothing usable was read); 3 partial input (some files unreadable \

@@ -35,19 +35,27 @@ struct DevicesCommand: ParsableCommand {
         let inventory = DeviceInventory(local: deviceOptions.localNetworks)
         var options = flowOptions.options
         options.io = input.io
-        let summary = CaptureRun.runConcurrently(paths: input.captures, options: options) { inventory.add($0) }
+        let (source, live) = try input.source(command: "audit devices")
+        var hooks: CaptureRun.LiveHooks?
+        let status = LiveStatus(command: "audit devices")
+        if live != nil && !quiet {
+            var h = CaptureRun.LiveHooks()
+            h.progress = { status.update($0) }
+            hooks = h
+        }
+        let summary = CaptureRun.runConcurrently(source: source, options: options, live: hooks) { inventory.add($0) }
+        status.finish()
         let (devices, vendorProblem) = inventory.result(ieeeData: deviceOptions.ieeeData)
         let vendorNote = vendorProblem.map { "audit devices: \($0)" }
         let output = OutputBuffer(fileDescriptor: 1)
         switch format ?? (standardOutputIsTerminal ? .text : .json) {
         case .text: output.write(DeviceReport.text(devices))
-        case .json: output.write(DeviceReport.json(devices, inputs: input.captures, tool: ("audit", Audit.version)))
+        case .json: output.write(DeviceReport.json(devices, inputs: input.names, tool: ("audit", Audit.version)))
         }
         output.flush()
         if let vendorNote { printError(vendorNote) }
         printRunSummary(summary, command: "audit devices", quiet: quiet)
-        let status = summary.inputStatus
-        if status != .complete { throw ExitCode(status.rawValue) }
+        if summary.inputStatus != .complete { throw ExitCode(summary.inputStatus.rawValue) }
     }
 }
 

@@ -29,14 +29,26 @@ struct Flows: ParsableCommand {
     func run() throws {
         let output = OutputBuffer(fileDescriptor: 1)
         let writer = FlowRecordWriter(format: format ?? (standardOutputIsTerminal ? .table : .jsonl),
-                                      output: output, inputNames: input.captures)
+                                      output: output, inputNames: input.names)
         var options = flowOptions.options
         options.io = input.io
-        let summary = CaptureRun.runConcurrently(paths: input.captures, options: options) { writer.write($0) }
+        let (source, live) = try input.source(command: "audit flows")
+        var hooks: CaptureRun.LiveHooks?
+        let status = LiveStatus(command: "audit flows")
+        if live != nil {
+            // Flows are printed as they end; a live run puts them out every second.
+            var h = CaptureRun.LiveHooks()
+            h.checkpointInterval = 1_000_000_000
+            h.snapshotOpenFlows = false
+            h.checkpoint = { _ in { writer.flush() } }
+            if !quiet && !(standardOutputIsTerminal && status.isTerminal) { h.progress = { status.update($0) } }
+            hooks = h
+        }
+        let summary = CaptureRun.runConcurrently(source: source, options: options, live: hooks) { writer.write($0) }
+        status.finish()
         writer.finish()
         printRunSummary(summary, command: "audit flows", quiet: quiet)
-        let status = summary.inputStatus
-        if status != .complete { throw ExitCode(status.rawValue) }
+        if summary.inputStatus != .complete { throw ExitCode(summary.inputStatus.rawValue) }
     }
 }
 

@@ -3,6 +3,8 @@ public import ArgumentParser
 import Audit
 import Devices
 import Foundation
+import Synchronization
+import Capture
 public import Reporting
 import Wire
 
@@ -19,10 +21,15 @@ struct ReportCommand: ParsableCommand {
             blocked_reset, blocked_icmp, blocked_silent, handshake_failed or not_seen, with the \
             flows that show it (first packet number: find it in Wireshark with frame.number == N).
 
+            Live (--iface): a status line while capturing; Ctrl-C or --duration ends the capture \
+            and prints the report; --report-every writes the report so far meanwhile. Packets the \
+            kernel dropped are in the report and make the input partial.
+
             Exit status: 0 no required requirement of an identified device is blocked or failed; \
             1 one is (with --strict, also one never seen); 2 bad input or usage (nothing usable \
-            read, or signature problems); 3 partial input (some files unreadable or cut short: \
-            what was read is audited) when nothing is blocked.
+            read, or signature problems, or an interface that cannot be opened); 3 partial input \
+            (some files unreadable or cut short, or packets dropped live: what was read is \
+            audited) when nothing is blocked.
             """)
 
     @OptionGroup var input: InputOptions
@@ -46,11 +53,20 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var deviceOptions: DeviceOptions
 
+    @Option(help: ArgumentHelp("Live: write the report so far every this often (e.g. 5m) to --report-file.json and .txt, atomically.",
+                               valueName: "duration"))
+    var reportEvery: DurationArgument?
+
+    @Option(help: ArgumentHelp("Live, with --report-every: path of the reports, without extension.", valueName: "path"))
+    var reportFile: String = "audit-report"
+
     @Flag(name: .shortAndLong, help: "Do not print the reading summary on standard error.")
     var quiet = false
 
     func validate() throws {
         if !(window > 0) { throw ValidationError("--window must be more than 0 seconds.") }
+        if reportEvery != nil && !input.isLive { throw ValidationError("--report-every applies to live capture (--iface).") }
+        if let reportEvery, reportEvery.nanoseconds < 1_000_000_000 { throw ValidationError("--report-every must be at least 1s.") }
         if flowOptions.noClassify { throw ValidationError("--no-classify: the audit needs classification (server names, TLS outcomes).") }
     }
 
@@ -67,8 +83,38 @@ struct ReportCommand: ParsableCommand {
         }
         var options = flowOptions.options
         options.io = input.io
-        let run = AuditRun.run(paths: input.captures, capture: options, signatures: signatures, options: auditOptions,
-                               ieeeData: deviceOptions.ieeeData)
+        let (source, live) = try input.source(command: "audit")
+        var hooks: AuditRun.LiveHooks?
+        let status = LiveStatus(command: "audit")
+        if live != nil {
+            var h = AuditRun.LiveHooks()
+            let every = reportEvery?.nanoseconds
+            h.interval = min(every ?? 10_000_000_000, 10_000_000_000)
+            if !quiet { h.progress = { status.update($0, verdicts: $1) } }
+            if let every {
+                let prefix = reportFile, strict = strict
+                let last = Mutex<Int64>(0)
+                h.report = { interim in
+                    let now = WallClock.now
+                    // Checkpoints come every 10 s at most; a report is due every `every`.
+                    let due = last.withLock { (previous: inout Int64) -> Bool in
+                        guard now - previous >= every - 500_000_000 else { return false }
+                        previous = now
+                        return true
+                    }
+                    guard due else { return }
+                    let json = AuditReport.json(interim.result, run: interim.summary, tool: ("audit", Audit.version), strict: strict)
+                    let text = AuditReport.text(interim.result, run: interim.summary, strict: strict)
+                    for (content, path) in [(json, prefix + ".json"), (text, prefix + ".txt")] {
+                        if let problem = writeAtomically(content, to: path) { printError("audit: \(problem)") }
+                    }
+                }
+            }
+            hooks = h
+        }
+        let run = AuditRun.run(source: source, capture: options, signatures: signatures, options: auditOptions,
+                               ieeeData: deviceOptions.ieeeData, live: hooks)
+        status.finish()
         let summary = run.summary, result = run.result
         if summary.inputStatus == .unusable {
             for error in summary.errors { printError("audit: \(error)") }

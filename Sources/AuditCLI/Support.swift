@@ -17,6 +17,17 @@ func printError(_ text: String) {
     }
 }
 
+/// Writes `text` to standard error as it is (no newline added).
+func printErrorRaw(_ text: String) {
+    let bytes = Array(text.utf8)
+    var written = 0
+    while written < bytes.count {
+        let n = unsafe bytes.withUnsafeBytes { unsafe write(2, $0.baseAddress! + written, $0.count - written) }
+        if n <= 0 { break }
+        written += n
+    }
+}
+
 func Foundation_exit(_ code: Int32) -> Never {
     exit(code)
 }
@@ -49,4 +60,50 @@ struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// A size given as `1048576`, `500k`, `64M` or `10G` (powers of 1024); stored as bytes.
+struct ByteSize: ExpressibleByArgument, CustomStringConvertible {
+    var bytes: Int64
+    var text: String
+
+    var description: String { text }
+    var defaultValueDescription: String { text }
+
+    init?(argument: String) {
+        text = argument
+        var digits = Substring(argument)
+        var multiplier: Int64 = 1
+        if let last = digits.last?.lowercased() {
+            switch last {
+            case "k": multiplier = 1 << 10
+            case "m": multiplier = 1 << 20
+            case "g": multiplier = 1 << 30
+            case "t": multiplier = 1 << 40
+            default: break
+            }
+            if multiplier > 1 { digits = digits.dropLast() }
+        }
+        guard let number = Double(digits), number >= 0, number.isFinite, number * Double(multiplier) < 9e18 else { return nil }
+        bytes = Int64(number * Double(multiplier))
+    }
+}
+
+/// Giving up root after the interfaces are open (`--user`): what is open stays usable, nothing
+/// else runs privileged.
+enum Privileges {
+    /// Returns why it failed, or nil.
+    static func drop(to name: String) -> String? {
+        guard let entry = unsafe getpwnam(name) else { return "no such user" }
+        let (uid, gid) = unsafe (entry.pointee.pw_uid, entry.pointee.pw_gid)
+        guard geteuid() == 0 else {
+            return getuid() == uid ? nil : "switching user needs root (run with sudo, or leave out --user)"
+        }
+        if unsafe setgroups(0, nil) != 0 || setgid(gid) != 0 || setuid(uid) != 0 {
+            return "cannot switch: " + (unsafe String(cString: strerror(errno)))
+        }
+        // Make sure root cannot be regained.
+        if setuid(0) == 0 { return "root could be regained after switching; refusing to go on" }
+        return nil
+    }
 }

@@ -1,5 +1,15 @@
 public import Wire
 
+/// Where a run's packets come from: capture files (`CaptureSet`) or live interfaces
+/// (`LiveCaptureSet`). Packets reach `body` as views of the source's buffer, valid during the call.
+public protocol PacketSource: AnyObject {
+    /// Delivers every packet until the source ends (or is stopped); `idle` runs on the same
+    /// thread between packets when the source waits (live capture), never for files.
+    func read(_ body: (PacketRecord, Span<UInt8>) -> Void, idle: () -> Void)
+    /// What became of each input, in the order given.
+    var results: [CaptureSet.InputResult] { get }
+}
+
 /// Several capture files read as one capture, in time order: rotated captures (`tcpdump -G`,
 /// `audit --iface ... --write DIR`) in any order on the command line, and overlapping captures from
 /// several interfaces merged packet by packet.
@@ -12,7 +22,7 @@ public import Wire
 /// Contract: packets reach `body` in non-decreasing timestamp order across files whenever each file
 /// is itself in order; a file that cannot be opened, or stops on an error, is recorded in `results`
 /// with everything read before the error delivered, and the others go on.
-public final class CaptureSet {
+public final class CaptureSet: PacketSource {
     public let paths: [String]
     public let io: CaptureReader.IOMode
     /// One entry per input, in the order given.
@@ -28,6 +38,17 @@ public final class CaptureSet {
         public var firstOversnapOffset: Int64?
         /// Whether anything usable was read (a header at least).
         public var opened = false
+        /// A live interface's kernel counts (received, dropped); nil for files.
+        public var live: LiveStatistics?
+
+        public init(path: String) { self.path = path }
+
+        /// What was lost before it could be read: a live capture's drops, as a one-line message.
+        public var loss: String? {
+            guard let live, live.dropped > 0 else { return nil }
+            return "\(path): \(live.dropped) of \(live.received &+ live.droppedByInterface) packets dropped "
+                + "(\(live.droppedByKernel) by the kernel: the analysis fell behind; \(live.droppedByInterface) by the interface)"
+        }
     }
 
     public init(paths: [String], io: CaptureReader.IOMode = .read) {
@@ -35,6 +56,9 @@ public final class CaptureSet {
         self.io = io
         self.results = paths.map { InputResult(path: $0) }
     }
+
+    /// Files have no idle time: `idle` is never called.
+    public func read(_ body: (PacketRecord, Span<UInt8>) -> Void, idle: () -> Void) { read(body) }
 
     /// Reads every input, delivering packets in time order.
     public func read(_ body: (PacketRecord, Span<UInt8>) -> Void) {

@@ -50,6 +50,17 @@ public final class DeviceInventory: @unchecked Sendable {
         self.local = local
     }
 
+    /// An independent copy (for a report while capture goes on: the copy also takes the flows
+    /// still open, the original only ended ones).
+    public func copy() -> DeviceInventory {
+        let other = DeviceInventory(local: local)
+        other.devices = devices
+        other.dhcpByMAC = dhcpByMAC
+        other.leases = leases
+        other.namesByAddress = namesByAddress
+        return other
+    }
+
     public func add(_ flow: ClassifiedFlow) {
         let r = flow.record
         // A tunnel's inner flows (GRE, VXLAN) are already counted in its outer flow, between the

@@ -61,6 +61,8 @@ public struct FlowRecord: Sendable, Equatable {
         case evicted
         /// Still open when the capture ended.
         case endOfCapture = "end_of_capture"
+        /// Not ended: a snapshot of a flow still open (a live report while capture goes on).
+        case open
 
         var index: Int {
             switch self {
@@ -70,6 +72,7 @@ public struct FlowRecord: Sendable, Equatable {
             case .reused: 3
             case .evicted: 4
             case .endOfCapture: 5
+            case .open: 6
             }
         }
     }

@@ -39,7 +39,7 @@ public struct FlowTracker {
         public var packets: UInt64 = 0
         public var flowsCreated: UInt64 = 0
         /// Flows ended, per `FlowRecord.EndReason.index`.
-        var endedByReason: InlineArray<6, UInt64> = InlineArray(repeating: 0)
+        var endedByReason: InlineArray<7, UInt64> = InlineArray(repeating: 0)
         public func flowsEnded(_ reason: FlowRecord.EndReason) -> UInt64 { endedByReason[reason.index] }
         public var flowsEvicted: UInt64 { flowsEnded(.evicted) }
         public var maximumLiveFlows = 0
@@ -88,6 +88,22 @@ public struct FlowTracker {
             sweep()
         }
         account(&packet, frame: frame, wireLength: wireLength, time: time, input: input, number: number, depth: 0, parent: 0)
+    }
+
+    /// Moves the tracker's clock to `time` without a packet (live capture on a quiet network) and
+    /// ends the flows whose timers ran out, as a packet at that time would.
+    public mutating func advance(to time: Int64) {
+        guard time > now else { return }
+        now = time
+        if lastSweep == .min { lastSweep = now }
+        if now &- lastSweep >= FlowConfiguration.second { sweep() }
+    }
+
+    /// The flows still open, as records of what they did so far (`end_reason` "open"), oldest
+    /// first, with their slots (for the observer's own state). Nothing is ended or changed.
+    public func openFlows() -> [(slot: Int, record: FlowRecord)] {
+        table.liveIndices.sorted { (table[$0].firstTime, table[$0].uid) < (table[$1].firstTime, table[$1].uid) }
+            .map { ($0, table[$0].record(reason: .open)) }
     }
 
     private mutating func account(_ p: inout DecodedPacket, frame: Span<UInt8>, wireLength: Int, time: Int64,

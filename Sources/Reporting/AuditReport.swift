@@ -27,7 +27,12 @@ public enum AuditReport {
                     ("first_ts", input.stats.firstTimestamp.map { .numberText(Formatting.seconds($0)) }),
                     ("last_ts", input.stats.lastTimestamp.map { .numberText(Formatting.seconds($0)) }),
                     ("link_types", .strings(input.stats.linkTypes.keys.sorted().map(\.name))),
-                    ("errors", .strings(input.error.map { [$0.description] } ?? [])),
+                    ("errors", .strings((input.error.map { [$0.description] } ?? []) + (input.loss.map { [$0] } ?? []))),
+                    ("live", input.live.map { live in
+                        .object([("received", .integer(Int64(live.received))),
+                                 ("dropped_by_kernel", .integer(Int64(live.droppedByKernel))),
+                                 ("dropped_by_interface", .integer(Int64(live.droppedByInterface)))])
+                    }),
                 ], omitEmpty: false)
             })),
             ("signatures", .array(result.signatures.map { s in
@@ -168,6 +173,7 @@ public enum AuditReport {
             ? "VERDICT: no required requirement is blocked\(strict ? " or unseen" : "").\n"
             : "VERDICT: \(violations.count) required requirement\(violations.count == 1 ? " is" : "s are") \(strict ? "blocked, failed or unseen" : "blocked or failed").\n"
         for input in run.inputs where input.error != nil { out += "input problem: \(input.error!.description)\n" }
+        for input in run.inputs { if let loss = input.loss { out += "capture loss: \(loss); verdicts may miss traffic\n" } }
         for conflict in result.roleConflicts { out += "role conflict at \(conflict.address): \(conflict.message)\n" }
         for device in result.devices where !device.roles.isEmpty {
             out += "\n\(h2)\(device.address)"

@@ -62,6 +62,9 @@ public final class FlowRecordWriter: @unchecked Sendable {
         }
     }
 
+    /// Puts what was written so far out (a live run's flows as they end).
+    public func flush() { output.flush() }
+
     /// Ends the output (the TSV `#close` line) and flushes it.
     public func finish() {
         if format == .tsv {

@@ -9,9 +9,12 @@ import Wire
 public enum SummaryText {
     public static func paragraph(_ s: RunSummary, command: String = "audit") -> String {
         var parts: [String] = []
-        let files = s.inputs.count == 1 ? "1 input" : "\(s.inputs.count) inputs"
+        let live = s.inputs.contains { $0.live != nil }
+        let files = live ? (s.inputs.count == 1 ? "1 interface" : "\(s.inputs.count) interfaces")
+                         : s.inputs.count == 1 ? "1 input" : "\(s.inputs.count) inputs"
         let formats = Set(s.inputs.compactMap { $0.format?.rawValue }).sorted().joined(separator: ", ")
-        var read = "read \(files)" + (formats.isEmpty ? "" : " (\(formats))")
+        var read = (live ? "captured on \(files) (\(s.inputs.map(\.path).joined(separator: ", ")))" : "read \(files)")
+            + (formats.isEmpty ? "" : " (\(formats))")
         read += ": \(Formatting.grouped(s.packets)) packets, \(Formatting.bytes(s.wireBytes))"
         if let first = s.firstTimestamp, let last = s.lastTimestamp {
             read += " from \(Formatting.iso8601(first)) over \(Formatting.oneDecimal(Double(last - first) / 1e9)) s"
@@ -64,6 +67,11 @@ public enum SummaryText {
         for input in s.inputs {
             if let offset = input.firstOversnapOffset {
                 text += "\(command): warning: \(input.path): byte \(offset): a packet's captured length exceeds the file's snap length (read anyway)\n"
+            }
+            if let live = input.live {
+                text += "\(command): \(input.path): kernel counted \(Formatting.grouped(live.received)) packets, "
+                    + "dropped \(Formatting.grouped(live.droppedByKernel)) (buffer full), "
+                    + "\(Formatting.grouped(live.droppedByInterface)) by the interface\n"
             }
             if let error = input.error {
                 let kept = input.stats.packets > 0 ? " (\(Formatting.grouped(UInt64(input.stats.packets))) packets before it are reported)" : ""

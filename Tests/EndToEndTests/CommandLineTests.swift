@@ -192,7 +192,9 @@ import TestSupport
         #expect(version.stdout.hasPrefix("0.1.0 (libpcap version 1."))
         let help = try audit(["flows", "--help"])
         #expect(help.status == 0)
-        #expect(help.stdout.contains("USAGE: audit flows [<capture> ...] [--io <io>] [--tcp-timeout <duration>]"))
+        #expect(help.stdout.contains("USAGE: audit flows [<options>] [<capture> ...]"))
+        #expect(help.stdout.contains("--iface <name>"))
+        #expect(help.stdout.contains("--filter <expression>"))
         #expect(help.stdout.contains("Exit status: 0 all input read; 2 nothing usable read; 3 some input"))
         #expect(help.stdout.contains("(default: 5m)"))
     }

@@ -48,10 +48,19 @@ public final class Auditor: @unchecked Sendable {
     /// The verdicts. `names`: what DNS answers in the capture called each address (any time in
     /// the capture: an address a device connects to is the name's, whenever it was looked up);
     /// `devices`: what `DeviceInventory` knows of each local device (MAC, vendor, names).
-    public func evaluate(names: NameCache?, devices known: [Device]) -> AuditResult {
+    ///
+    /// While capture goes on (a live report), `open` adds the flows still open, as they are now,
+    /// and `traffic` is a copy of the meter taken on the reading thread at the same moment.
+    public func evaluate(names: NameCache?, devices known: [Device], open: [ClassifiedFlow] = [],
+                         traffic: TrafficMeter? = nil) -> AuditResult {
+        let traffic = traffic ?? self.traffic
         lock.lock()
-        let flows = self.flows.sorted { ($0.firstInput, $0.firstPacket, $0.start) < ($1.firstInput, $1.firstPacket, $1.start) }
+        var flows = self.flows
         lock.unlock()
+        for flow in open where options.local.isLocal(flow.record.originator) || options.local.isLocal(flow.record.responder) {
+            flows.append(AuditFlow(flow))
+        }
+        flows.sort { ($0.firstInput, $0.firstPacket, $0.start) < ($1.firstInput, $1.firstPacket, $1.start) }
         let dnsNames: (IPAddress) -> [String] = { names?.allNames(for: $0) ?? [] }
         let knownByAddress = Dictionary(known.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
 
@@ -145,7 +154,8 @@ public final class Auditor: @unchecked Sendable {
                     verdict.requirements.append(r)
                 }
             }
-            verdict.bandwidth = bandwidth(for: group, signatures: signatures, roles: roles[g], flows: mine.map { flows[$0.1] })
+            verdict.bandwidth = bandwidth(for: group, signatures: signatures, roles: roles[g], flows: mine.map { flows[$0.1] },
+                                          traffic: traffic)
             result.devices.append(verdict)
         }
 
@@ -322,7 +332,7 @@ public final class Auditor: @unchecked Sendable {
     }
 
     private func bandwidth(for group: DeviceGroup, signatures: [Signature], roles: [AssignedRole],
-                           flows: [AuditFlow]) -> BandwidthResult {
+                           flows: [AuditFlow], traffic: TrafficMeter) -> BandwidthResult {
         var meter = TrafficMeter.Meter()
         for a in group.addresses { if let m = traffic.byAddress[a] { meter.merge(m) } }
         if let mac = group.mac, let frames = traffic.byMAC[mac.bits] { meter.merge(frames) }

@@ -65,6 +65,16 @@ public final class TrafficMeter: @unchecked Sendable {
         }
     }
 
+    /// A copy of the counts so far (taken on the reading thread, read on another).
+    public func copy() -> TrafficMeter {
+        let other = TrafficMeter(local: local, window: window)
+        other.first = first
+        other.last = last
+        other.byAddress = byAddress
+        other.byMAC = byMAC
+        return other
+    }
+
     /// Seconds from the first frame to the last.
     public var span: Double {
         guard let first, let last else { return 0 }

@@ -86,6 +86,13 @@ public final class Classifier: FlowObserver {
     public func flowEnded(_ record: consuming FlowRecord, slot: Int) {
         output(core.flowEnded(record, slot: slot))
     }
+
+    /// An open flow as if it ended now, for a report while capture goes on: what its session
+    /// learned so far (shared with the live session: finish it on this thread, before the next
+    /// packet). Nothing of the flow's state changes.
+    public func snapshot(_ record: FlowRecord, slot: Int) -> EndedFlow {
+        core.snapshot(record, slot: slot)
+    }
 }
 
 /// The classifier's state and logic, as a value (see `Classifier`).
@@ -208,6 +215,15 @@ struct ClassifierCore {
         let dnsName = flows[slot].dnsName
         flows[slot].clear()
         return EndedFlow(record: record, service: service, session: session, dnsName: dnsName, notes: notes)
+    }
+
+    func snapshot(_ record: FlowRecord, slot: Int) -> EndedFlow {
+        guard slot < flows.count, flows[slot].uid == record.uidNumber, flows[slot].uid != 0 else {
+            return EndedFlow(record: record)
+        }
+        let p = Int(flows[slot].payload)
+        return EndedFlow(record: record, service: flows[slot].service, session: p >= 0 ? payloads[p].session : nil,
+                         dnsName: flows[slot].dnsName, notes: p >= 0 ? payloads[p].notes : [])
     }
 
     // MARK: - Packets
