@@ -4,8 +4,12 @@
 #
 #   libpcap-dev, pkg-config   the CLibpcap system-library target (live capture, BPF, version)
 #   ieee-data                 the IEEE MAC registries `audit devices` names vendors from
+#   iproute2 openssl coturn python3-zeroconf
+#                             the live-capture tests: a veth pair between network namespaces, a TLS
+#                             server and client, a STUN server and client, an mDNS announcer
+#                             (coturn's own service is left stopped)
 set -euo pipefail
-packages=(libpcap-dev pkg-config ieee-data)
+packages=(libpcap-dev pkg-config ieee-data iproute2 openssl coturn python3-zeroconf)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -16,6 +20,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    if printf '%s\n' "${missing[@]}" | grep -qx coturn && command -v systemctl >/dev/null; then
+        $sudo systemctl disable --now coturn >/dev/null 2>&1 || true
+    fi
     echo "setup-debian.sh: installed ${missing[*]}"
 fi
 command -v swift >/dev/null || { echo "setup-debian.sh: the Swift toolchain (swift) is not on PATH" >&2; exit 1; }

@@ -318,17 +318,24 @@ public enum LiveSignals {
 
     public static var stopRequested: Bool { count.load(ordering: .relaxed) > 0 }
 
+    /// Call before starting threads: they inherit the signal mask set here.
     public static func install() {
         let handler: @convention(c) (Int32) -> Void = { _ in
             if LiveSignals.count.add(1, ordering: .relaxed).newValue >= 2 { _exit(130) }
         }
+        var unblock = sigset_t()
+        unsafe sigemptyset(&unblock)
         for signal in [SIGINT, SIGTERM] {
             var action = sigaction()
             unsafe action.__sigaction_handler.sa_handler = handler
             unsafe sigemptyset(&action.sa_mask)
             action.sa_flags = 0
             unsafe sigaction(signal, &action, nil)
+            unsafe sigaddset(&unblock, signal)
         }
+        // A parent may have started us with these blocked (some process launchers and service
+        // managers do): a blocked SIGINT would never stop the capture.
+        unsafe pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 }
 
