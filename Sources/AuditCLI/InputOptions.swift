@@ -185,7 +185,7 @@ struct DeviceOptions: ParsableArguments {
 
 /// The run's summary paragraph on standard error; with `quiet`, only its problems (if any).
 func printRunSummary(_ summary: RunSummary, command: String, quiet: Bool) {
-    guard !quiet || !summary.errors.isEmpty else { return }
+    guard !quiet || !summary.errors.isEmpty || summary.inputs.contains(where: { $0.loss != nil }) else { return }
     let text = SummaryText.paragraph(summary, command: command)
     printError(quiet ? text.split(separator: "\n").dropFirst().joined(separator: "\n") : text)
 }
