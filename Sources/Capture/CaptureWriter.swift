@@ -8,7 +8,10 @@ public import Wire
 /// stops writing and is kept in `error`, never thrown per packet.
 @safe public final class PcapngWriter {
     public let path: String
+    /// Bytes on disk so far.
     public private(set) var bytesWritten: Int64 = 0
+    /// The file's size once what is buffered is written.
+    public var size: Int64 { bytesWritten + Int64(buffer.count) }
     public private(set) var packets = 0
     public private(set) var error: String?
     private var fd: Int32
@@ -177,7 +180,7 @@ public final class RotatingCaptureWriter {
     public func write(_ record: PacketRecord, _ bytes: Span<UInt8>) {
         guard error == nil else { return }
         if let writer = current,
-           writer.bytesWritten >= limits.maximumFileBytes || record.timestamp &- currentStart >= limits.maximumFileAge {
+           writer.size >= limits.maximumFileBytes || record.timestamp &- currentStart >= limits.maximumFileAge {
             rotate()
         }
         if current == nil { start(at: record.timestamp) }
@@ -225,17 +228,21 @@ public final class RotatingCaptureWriter {
     /// Deletes the oldest of our files while all of them together exceed the cap.
     private func enforceTotal() {
         guard let dir = unsafe opendir(directory) else { return }
-        var files: [(name: String, size: Int64)] = []
+        var files: [(name: String, size: Int64, modified: Int64)] = []
         while let entry = unsafe readdir(dir) {
             let name = unsafe withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 unsafe String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
             guard name.hasPrefix("audit-"), name.hasSuffix(".pcapng") else { continue }
             var info = stat()
-            if unsafe stat("\(directory)/\(name)", &info) == 0 { files.append((name, Int64(info.st_size))) }
+            if unsafe stat("\(directory)/\(name)", &info) == 0 {
+                let modified = Int64(info.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtim.tv_nsec)
+                files.append((name, Int64(info.st_size), modified))
+            }
         }
         unsafe closedir(dir)
-        files.sort { $0.name < $1.name }  // names carry their UTC start time
+        // Oldest first: files are finished in order (names alone mis-sort "-2" suffixes).
+        files.sort { ($0.modified, $0.name) < ($1.modified, $1.name) }
         var total = files.reduce(0) { $0 + $1.size }
         for file in files where total > limits.maximumTotalBytes && files.count > 1 {
             if unsafe unlink("\(directory)/\(file.name)") == 0 { total -= file.size }
