@@ -52,7 +52,7 @@ struct LiveCaptureTests {
                                                 "--format", "json", "--report-every", "1s",
                                                 "--report-file", folder.path + "/interim", "--duration", "60"])
         defer { lab.end(audit) }
-        Thread.sleep(forTimeInterval: 1.0)
+        try #require(lab.waitUntilCapturing(audit), "the audit started capturing: \(audit.output().stderr)")
 
         let hello = try lab.run(lab.client, ["openssl", "s_client", "-connect", "10.98.0.2:443", "-servername", "api.test.example"])
         #expect(hello.output.contains("CN = api.test.example") || hello.output.contains("CN=api.test.example"))
@@ -110,7 +110,7 @@ struct LiveCaptureTests {
                                                 "--write", kept, "--format", "jsonl", "--no-promisc",
                                                 "--filter", "icmp[icmptype] == icmp-echo or icmp[icmptype] == icmp-echoreply"])
         defer { lab.end(flows) }
-        Thread.sleep(forTimeInterval: 1.0)
+        try #require(lab.waitUntilCapturing(flows), "audit flows started capturing: \(flows.output().stderr)")
         let ping = try lab.run(lab.client, ["ping", "-c", "3", "-i", "0.2", "10.98.0.2"])
         #expect(ping.status == 0)
         // Filtered out: the datagram, and the ICMP port unreachable it draws.
@@ -181,9 +181,24 @@ final class VethLab {
     static let unavailable: String? = {
         guard geteuid() == 0 else { return "live capture tests need root (network namespaces); CI runs them as root" }
         for tool in ["ip", "openssl", "turnserver", "turnutils_stunclient", "setpriv", "ping", "bash"] where which(tool) == nil {
+            // (ping: Debian's iputils-ping; setpriv: util-linux)
             return "live capture tests need \(tool) (Scripts/setup-debian.sh installs it when run as root)"
         }
         guard python != nil else { return "live capture tests need python3 with zeroconf (python3-zeroconf)" }
+        // Root without the right to make namespaces (some containers): say so rather than fail.
+        let probe = "sa\(getpid() % 100_000)probe"
+        let made = Process()
+        made.executableURL = URL(fileURLWithPath: which("ip")!)
+        made.arguments = ["netns", "add", probe]
+        made.standardError = FileHandle.nullDevice
+        guard (try? made.run()) != nil else { return "cannot run ip" }
+        made.waitUntilExit()
+        guard made.terminationStatus == 0 else { return "live capture tests cannot create network namespaces here (ip netns add failed)" }
+        let removed = Process()
+        removed.executableURL = made.executableURL
+        removed.arguments = ["netns", "del", probe]
+        try? removed.run()
+        removed.waitUntilExit()
         return nil
     }()
 
@@ -280,6 +295,16 @@ final class VethLab {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         return Started(process: process, stdout: out, stderr: err)
+    }
+
+    /// Waits until a started `audit --iface` logs its first status line (the capture loop runs).
+    func waitUntilCapturing(_ started: Started, seconds: Double = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline && started.process.isRunning {
+            if started.output().stderr.contains(" packets (") { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return false
     }
 
     /// Waits for a started process to exit on its own; false (and it is killed) after `seconds`.
