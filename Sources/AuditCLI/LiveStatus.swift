@@ -58,16 +58,10 @@ func writeAtomically(_ text: String, to path: String) -> String? {
     let temporary = path + ".tmp"
     let fd = unsafe open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { return "\(path): cannot write: " + (unsafe String(cString: strerror(errno))) }
-    let bytes = Array(text.utf8)
-    var written = 0
-    while written < bytes.count {
-        let n = unsafe bytes.withUnsafeBytes { unsafe write(fd, $0.baseAddress! + written, $0.count - written) }
-        if n <= 0 { break }
-        written += n
-    }
+    let written = writeAll(fd, text)
     let synced = fsync(fd) == 0
     close(fd)
-    guard written == bytes.count, synced, unsafe rename(temporary, path) == 0 else {
+    guard written, synced, unsafe rename(temporary, path) == 0 else {
         unsafe unlink(temporary)
         return "\(path): cannot write the report"
     }

@@ -6,26 +6,25 @@ import Darwin
 #endif
 
 func printError(_ text: String) {
-    var line = text
-    if !line.hasSuffix("\n") { line += "\n" }
-    let bytes = Array(line.utf8)
-    var written = 0
-    while written < bytes.count {
-        let n = unsafe bytes.withUnsafeBytes { unsafe write(2, $0.baseAddress! + written, $0.count - written) }
-        if n <= 0 { break }
-        written += n
-    }
+    _ = writeAll(2, text.hasSuffix("\n") ? text : text + "\n")
 }
 
 /// Writes `text` to standard error as it is (no newline added).
 func printErrorRaw(_ text: String) {
+    _ = writeAll(2, text)
+}
+
+/// Writes all of `text` to `fd` (through short writes and interruptions); false on an error.
+func writeAll(_ fd: Int32, _ text: String) -> Bool {
     let bytes = Array(text.utf8)
     var written = 0
     while written < bytes.count {
-        let n = unsafe bytes.withUnsafeBytes { unsafe write(2, $0.baseAddress! + written, $0.count - written) }
-        if n <= 0 { break }
+        let n = unsafe bytes.withUnsafeBytes { unsafe write(fd, $0.baseAddress! + written, $0.count - written) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return false }
         written += n
     }
+    return true
 }
 
 func Foundation_exit(_ code: Int32) -> Never {
@@ -99,7 +98,7 @@ enum Privileges {
         guard geteuid() == 0 else {
             return getuid() == uid ? nil : "switching user needs root (run with sudo, or leave out --user)"
         }
-        if unsafe setgroups(0, nil) != 0 || setgid(gid) != 0 || setuid(uid) != 0 {
+        if setgroups(0, nil) != 0 || setgid(gid) != 0 || setuid(uid) != 0 {
             return "cannot switch: " + (unsafe String(cString: strerror(errno)))
         }
         // Make sure root cannot be regained.

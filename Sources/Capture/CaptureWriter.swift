@@ -79,7 +79,7 @@ public import Wire
     public func close() {
         guard fd >= 0 else { return }
         flush()
-        _ = unsafe Glibc.close(fd)
+        _ = Glibc.close(fd)
         fd = -1
     }
 

@@ -287,8 +287,8 @@ final class VethLab {
         }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("spanaudit-live-\(UUID().uuidString).out")
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("spanaudit-live-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         temporary += [out.path, err.path]
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)

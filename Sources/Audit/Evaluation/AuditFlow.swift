@@ -1,5 +1,5 @@
 public import Classify
-public import Flows
+import Flows
 public import Wire
 
 /// What the audit keeps of a flow: who talked to whom, how it went, and the names it carried.

@@ -1,4 +1,4 @@
-public import Classify
+import Classify
 public import Wire
 
 /// What the audit found: a verdict per device and requirement, unexpected traffic and bandwidth.

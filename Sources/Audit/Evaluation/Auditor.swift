@@ -2,7 +2,7 @@ public import Classify
 public import Devices
 import Flows
 import Foundation
-public import Wire
+import Wire
 
 /// Judges a capture against the signatures: which devices hold which roles, and for each of
 /// their requirements whether the traffic shows it working, blocked (and how), or never tried.

@@ -1,4 +1,4 @@
-public import Classify
+import Classify
 import Foundation
 import Wire
 import Yams
