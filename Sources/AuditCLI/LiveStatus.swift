@@ -21,6 +21,8 @@ final class LiveStatus {
     init(command: String) { self.command = command }
 
     func update(_ p: CaptureRun.Progress, verdicts: AuditRun.Verdicts? = nil) {
+        // A log line comes every `logInterval`: its rate is over that interval, not the last second.
+        if !isTerminal && lastLog != 0 && p.time &- lastLog < logInterval { return }
         let seconds = lastTime == 0 ? 1 : max(Double(p.time - lastTime) / 1e9, 0.001)
         let rate = Double(p.packets &- lastPackets) / seconds
         lastPackets = p.packets
@@ -40,7 +42,7 @@ final class LiveStatus {
         if isTerminal {
             printErrorRaw("\r\u{1B}[K" + line)
             shown = true
-        } else if p.time &- lastLog >= logInterval {
+        } else {
             lastLog = p.time
             printError(line)
         }
