@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Devices", dependencies: ["Wire", "Flows", "Classify"], swiftSettings: strict),
         .target(
             name: "Audit",
-            dependencies: ["Wire", "Flows", "Classify", "Analysis", "Devices", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Wire", "Capture", "Flows", "Classify", "Analysis", "Devices", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(name: "Reporting", dependencies: ["Analysis", "Audit", "Capture", "Classify", "Devices", "Flows", "Wire"],
