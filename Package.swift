@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // Signatures and inventories are YAML; lint reports problems by line, from Yams' node marks.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The nightly history: SQLite in one file, migrated in code, WAL for readers during a run.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -59,12 +61,14 @@ let package = Package(
             dependencies: ["Wire", "Capture", "Flows", "Classify", "Analysis", "Devices", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        .target(name: "Reporting", dependencies: ["Analysis", "Audit", "Capture", "Classify", "Devices", "Flows", "Wire"],
+        .target(name: "History", dependencies: ["Audit", "Wire", .product(name: "GRDB", package: "GRDB.swift")],
+                swiftSettings: strict),
+        .target(name: "Reporting", dependencies: ["Analysis", "Audit", "History", "Capture", "Classify", "Devices", "Flows", "Wire"],
                 swiftSettings: strict),
         .executableTarget(
             name: "AuditCLI",
             dependencies: [
-                "Analysis", "Audit", "Capture", "Classify", "Devices", "Flows", "Reporting", "Wire",
+                "Analysis", "Audit", "Capture", "Classify", "Devices", "Flows", "History", "Reporting", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -4,12 +4,13 @@
 #
 #   libpcap-dev, pkg-config   the CLibpcap system-library target (live capture, BPF, version)
 #   ieee-data                 the IEEE MAC registries `audit devices` names vendors from
+#   libsqlite3-dev            SQLite for the nightly history (GRDB)
 #   iproute2 iputils-ping openssl coturn python3-zeroconf
 #                             the live-capture tests: a veth pair between network namespaces, a TLS
 #                             server and client, a STUN server and client, an mDNS announcer
 #                             (coturn's own service is left stopped)
 set -euo pipefail
-packages=(libpcap-dev pkg-config ieee-data iproute2 iputils-ping openssl coturn python3-zeroconf)
+packages=(libpcap-dev pkg-config ieee-data libsqlite3-dev iproute2 iputils-ping openssl coturn python3-zeroconf)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

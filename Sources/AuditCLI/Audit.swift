@@ -20,7 +20,8 @@ struct Audit: ParsableCommand {
             or cut short; what was read is reported).
             """,
         version: "\(Audit.version) (\(LibpcapInfo.version))",
-        subcommands: [ReportCommand.self, Flows.self, DevicesCommand.self, SignaturesCommand.self, Decode.self],
+        subcommands: [ReportCommand.self, Flows.self, DevicesCommand.self, NightlyCommand.self, HistoryCommand.self,
+                      SignaturesCommand.self, Decode.self],
         defaultSubcommand: ReportCommand.self
     )
 

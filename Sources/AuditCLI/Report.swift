@@ -38,18 +38,8 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Output format: text (the default on a terminal), json (otherwise) or markdown.")
     var format: AuditReport.Format?
 
-    @Option(name: .customLong("devices"), help: ArgumentHelp("Inventory file (YAML or JSON): which IP, MAC or CIDR holds which role.", valueName: "file"))
-    var inventoryFile: String?
-
-    @Option(name: .customLong("signatures"), help: ArgumentHelp(
-        "A folder of more signature files (repeatable), read after the ones SpanAudit ships.", valueName: "dir"))
-    var signatureDirectories: [String] = []
-
-    @Flag(help: "Also fail (exit 1) when a required requirement was never seen.")
-    var strict = false
-
-    @Option(help: ArgumentHelp("Window over which bandwidth peaks are measured, in seconds.", valueName: "seconds"))
-    var window: Double = 60
+    @OptionGroup var settings: AuditSettings
+    var strict: Bool { settings.strict }
 
     @OptionGroup var deviceOptions: DeviceOptions
 
@@ -64,23 +54,13 @@ struct ReportCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if !(window > 0) { throw ValidationError("--window must be more than 0 seconds.") }
         if reportEvery != nil && !input.isLive { throw ValidationError("--report-every applies to live capture (--iface).") }
         if let reportEvery, reportEvery.nanoseconds < 1_000_000_000 { throw ValidationError("--report-every must be at least 1s.") }
         if flowOptions.noClassify { throw ValidationError("--no-classify: the audit needs classification (server names, TLS outcomes).") }
     }
 
     func run() throws {
-        let signatures = try loadSignatures(extra: signatureDirectories)
-        var auditOptions = Auditor.Options()
-        auditOptions.local = deviceOptions.localNetworks
-        auditOptions.bandwidthWindow = Int64(window * 1e9)
-        if let inventoryFile {
-            let (inventory, problems) = Inventory.load(file: inventoryFile)
-            for problem in problems { printError("audit: \(problem)") }
-            guard let inventory, problems.isEmpty else { throw ExitCode(2) }
-            auditOptions.inventory = inventory
-        }
+        let (signatures, auditOptions) = try settings.load(deviceOptions, command: "audit")
         var options = flowOptions.options
         options.io = input.io
         let (source, live) = try input.source(command: "audit")
@@ -130,6 +110,41 @@ struct ReportCommand: ParsableCommand {
         printRunSummary(summary, command: "audit", quiet: quiet)
         if !result.violations(strict: strict).isEmpty { throw ExitCode(1) }
         if summary.inputStatus != .complete { throw ExitCode(summary.inputStatus.rawValue) }
+    }
+}
+
+/// What the audit judges by, for `audit` and `audit nightly`.
+struct AuditSettings: ParsableArguments {
+    @Option(name: .customLong("devices"), help: ArgumentHelp("Inventory file (YAML or JSON): which IP, MAC or CIDR holds which role.", valueName: "file"))
+    var inventoryFile: String?
+
+    @Option(name: .customLong("signatures"), help: ArgumentHelp(
+        "A folder of more signature files (repeatable), read after the ones SpanAudit ships.", valueName: "dir"))
+    var signatureDirectories: [String] = []
+
+    @Flag(help: "Also fail (exit 1) when a required requirement was never seen.")
+    var strict = false
+
+    @Option(help: ArgumentHelp("Window over which bandwidth peaks are measured, in seconds.", valueName: "seconds"))
+    var window: Double = 60
+
+    func validate() throws {
+        if !(window > 0) { throw ValidationError("--window must be more than 0 seconds.") }
+    }
+
+    /// The signatures and the auditor's options; problems print every line and exit 2.
+    func load(_ deviceOptions: DeviceOptions, command: String) throws -> ([Signature], Auditor.Options) {
+        let signatures = try loadSignatures(extra: signatureDirectories)
+        var options = Auditor.Options()
+        options.local = deviceOptions.localNetworks
+        options.bandwidthWindow = Int64(window * 1e9)
+        if let inventoryFile {
+            let (inventory, problems) = Inventory.load(file: inventoryFile)
+            for problem in problems { printError("\(command): \(problem)") }
+            guard let inventory, problems.isEmpty else { throw ExitCode(2) }
+            options.inventory = inventory
+        }
+        return (signatures, options)
     }
 }
 

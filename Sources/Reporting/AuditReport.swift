@@ -1,6 +1,7 @@
 public import Analysis
 public import Audit
 import Capture
+public import History
 import Classify
 import Wire
 
@@ -14,10 +15,13 @@ public enum AuditReport {
 
     // MARK: - JSON
 
-    public static func json(_ result: AuditResult, run: RunSummary, tool: (name: String, version: String), strict: Bool) -> String {
+    /// `changes`: what moved since the previous run of the site (nightly reports); `series`: each
+    /// device's bandwidth window by window (nightly reports draw them).
+    public static func json(_ result: AuditResult, run: RunSummary, tool: (name: String, version: String), strict: Bool,
+                            changes: RunChanges? = nil, series: Bool = false) -> String {
         let counts = result.requirementCounts
         let violations = result.violations(strict: strict)
-        let document = JSONValue.object([
+        var members: [(String, JSONValue)] = [
             ("tool", .object([("name", .string(tool.name)), ("version", .string(tool.version))])),
             ("inputs", .array(run.inputs.map { input in
                 JSONValue.object([
@@ -39,7 +43,7 @@ public enum AuditReport {
                 .object([("id", .string(s.id)), ("vendor", .string(s.vendor)), ("version", .string(s.version)),
                          ("document", .string(s.source.document)), ("not_auditable", .strings(s.notAuditable))])
             })),
-            ("devices", .array(result.devices.map { json($0, window: result.bandwidthWindowSeconds) })),
+            ("devices", .array(result.devices.map { json($0, window: result.bandwidthWindowSeconds, series: series) })),
             ("role_conflicts", .array(result.roleConflicts.map { c in
                 .object([("device", .string(c.address.description)), ("roles", .strings(c.roles.map(\.description))),
                          ("message", .string(c.message))])
@@ -53,11 +57,38 @@ public enum AuditReport {
                 ("violations", .integer(Int64(violations.count))),
                 ("unexpected", .integer(Int64(result.unexpectedCount))),
             ])),
-        ])
-        return document.rendered(indent: 2) + "\n"
+        ]
+        if let changes { members.append(("changes", json(changes))) }
+        return JSONValue.object(members).rendered(indent: 2) + "\n"
     }
 
-    static func json(_ d: DeviceVerdict, window: Double) -> JSONValue {
+    static func json(_ c: RunChanges) -> JSONValue {
+        func change(_ x: RunChanges.StatusChange) -> JSONValue {
+            .object([("device", .string(x.device)), ("signature", .string(x.signature)), ("id", .string(x.id)),
+                     ("proto", .string(x.proto)), ("ports", .strings(x.ports)), ("from", .string(x.from)), ("to", .string(x.to))])
+        }
+        var previous: [(String, JSONValue?)] = [("id", .string(String(c.previous.id)))]
+        previous.append(("first_ts", c.previous.firstTimestamp.map { .number($0) }))
+        previous.append(("last_ts", c.previous.lastTimestamp.map { .number($0) }))
+        return .object([
+            ("previous_run", JSONValue.object(previous, omitEmpty: false)),
+            ("regressions", .array(c.regressions.map(change))),
+            ("fixed", .array(c.fixed.map(change))),
+            ("new_devices", .strings(c.newDevices)),
+            ("vanished_devices", .strings(c.vanishedDevices)),
+            ("new_unexpected", .array(c.newUnexpected.map { u in
+                JSONValue.object([("device", .string(u.device)), ("proto", .string(u.proto)), ("resp_h", .string(u.responder)),
+                                  ("resp_p", .integer(Int64(u.responderPort))), ("server_name", u.serverName.map { .string($0) })],
+                                 omitEmpty: false)
+            })),
+            ("bandwidth", .array(c.bandwidth.map { b in
+                .object([("device", .string(b.device)), ("direction", .string(b.direction)),
+                         ("from_bps", .integer(Int64(b.from.rounded()))), ("to_bps", .integer(Int64(b.to.rounded())))])
+            })),
+        ])
+    }
+
+    static func json(_ d: DeviceVerdict, window: Double, series: Bool = false) -> JSONValue {
         let roles: [JSONValue] = d.roles.map { r in
             JSONValue.object([("signature", .string(r.role.signature)), ("role", .string(r.role.role)),
                               ("source", .string(r.source.rawValue)), ("evidence", .strings(r.evidence))])
@@ -69,7 +100,7 @@ public enum AuditReport {
         members.append(("names", .strings(d.names)))
         members.append(("roles", .array(roles)))
         members.append(("requirements", .array(d.requirements.map(json))))
-        members.append(("bandwidth", json(d.bandwidth, window: window)))
+        members.append(("bandwidth", json(d.bandwidth, window: window, series: series)))
         members.append(("unexpected", .array(unexpected)))
         return JSONValue.object(members, omitEmpty: false)
     }
@@ -123,7 +154,7 @@ public enum AuditReport {
         return JSONValue.object(members, omitEmpty: false)
     }
 
-    static func json(_ b: BandwidthResult, window: Double) -> JSONValue {
+    static func json(_ b: BandwidthResult, window: Double, series: Bool = false) -> JSONValue {
         var budget: JSONValue?
         if let x = b.budget {
             var members: [(String, JSONValue?)] = []
@@ -142,6 +173,13 @@ public enum AuditReport {
         members.append(("window_s", .number(window)))
         members.append(("budget", budget))
         members.append(("status", .string(b.status.rawValue)))
+        if series, let x = b.series {
+            members.append(("series", .object([
+                ("start", .numberText(Formatting.seconds(x.start))), ("window_s", .number(x.window)),
+                ("tx_bps", .array(x.transmit.map { .integer(Int64($0.rounded())) })),
+                ("rx_bps", .array(x.receive.map { .integer(Int64($0.rounded())) })),
+            ])))
+        }
         return JSONValue.object(members, omitEmpty: false)
     }
 
@@ -157,14 +195,18 @@ public enum AuditReport {
 
     /// The terminal report: a verdict per device, blocked items first with how and the evidence
     /// (flow, first packet number for Wireshark), then not-seen ones, unexpected traffic and bandwidth.
-    public static func text(_ result: AuditResult, run: RunSummary, strict: Bool, markdown: Bool = false) -> String {
+    public static func text(_ result: AuditResult, run: RunSummary, strict: Bool, markdown: Bool = false,
+                            changes: RunChanges? = nil) -> String {
         var out = ""
         let h1 = markdown ? "# " : "", h2 = markdown ? "## " : "", bullet = markdown ? "- " : "    "
+
         let violations = result.violations(strict: strict)
         let counts = result.requirementCounts
         let packets = run.packets
         out += "\(h1)SpanAudit report: \(run.inputs.map(\.path).joined(separator: ", "))\n"
         if markdown { out += "\n" }
+        // A nightly report opens with what changed, regressions first.
+        if let changes { out += changesText(changes, markdown: markdown) }
         out += "\(Formatting.grouped(packets)) packets over \(Formatting.oneDecimal(result.captureSeconds)) s; "
         out += "\(result.devices.count) local devices, \(result.devices.filter { !$0.roles.isEmpty }.count) with a vendor role; "
         out += "requirements: \(counts.ok) ok, \(counts.blocked) blocked or failed, \(counts.notSeen) not seen; "
@@ -225,6 +267,46 @@ public enum AuditReport {
                 out += "\(bullet)\(d.address)\(d.names.first.map { " (\($0))" } ?? "")\(d.mac.map { " \($0)" } ?? "")\(d.macVendor.map { " \($0)" } ?? "")\n"
             }
         }
+        return out
+    }
+
+    /// What changed since the last run, regressions first: the lines cron mail and a ticket
+    /// start with.
+    public static func changesText(_ c: RunChanges, markdown: Bool) -> String {
+        let bullet = markdown ? "- " : "    "
+        var out = ""
+        let since = c.previous.firstTimestamp.map { Formatting.iso8601(Int64($0 * 1e9)) } ?? "run \(c.previous.id)"
+        func line(_ x: RunChanges.StatusChange) -> String {
+            "\(bullet)\(x.device) \(x.signature)/\(x.id) (\(x.proto) \(x.ports.joined(separator: ","))): \(x.from) → \(x.to)\n"
+        }
+        if c.regressions.isEmpty {
+            out += "\(markdown ? "**" : "")NO REGRESSIONS\(markdown ? "**" : "") since \(since).\n"
+        } else {
+            out += "\(markdown ? "**" : "")REGRESSIONS since \(since)\(markdown ? "**" : ""): \(c.regressions.count) requirement\(c.regressions.count == 1 ? "" : "s") newly blocked or failed\n"
+            if markdown { out += "\n" }
+            for x in c.regressions { out += line(x) }
+        }
+        if !c.fixed.isEmpty {
+            out += "\(markdown ? "\n" : "")fixed since \(since): \(c.fixed.count)\n"
+            if markdown { out += "\n" }
+            for x in c.fixed { out += line(x) }
+        }
+        var notes: [String] = []
+        if !c.newDevices.isEmpty { notes.append("new devices: \(c.newDevices.joined(separator: ", "))") }
+        if !c.vanishedDevices.isEmpty { notes.append("vanished devices: \(c.vanishedDevices.joined(separator: ", "))") }
+        if !c.newUnexpected.isEmpty {
+            notes.append("new unexpected destinations: " + c.newUnexpected.map {
+                "\($0.device) → \($0.proto) \($0.serverName ?? $0.responder):\($0.responderPort)"
+            }.joined(separator: ", "))
+        }
+        for b in c.bandwidth {
+            notes.append("bandwidth \(b.device) \(b.direction) \(rate(b.from)) → \(rate(b.to))")
+        }
+        if !notes.isEmpty {
+            if markdown { out += "\n" }
+            for n in notes { out += "\(bullet)\(n)\n" }
+        }
+        out += "\n"
         return out
     }
 

@@ -111,6 +111,16 @@ public struct BandwidthResult: Sendable {
     public var receivePeak: Double = 0
     public var budget: Budget?
     public var status: Status = .unknown
+    /// Bits per second each way, window by window from the capture's first frame (for charts).
+    public var series: Series?
+
+    public struct Series: Sendable {
+        /// Start of the first window (ns since the epoch) and the windows' length (s).
+        public var start: Int64
+        public var window: Double
+        public var transmit: [Double]
+        public var receive: [Double]
+    }
 
     public enum Status: String, Sendable { case ok, over, under, unknown }
 

@@ -350,6 +350,13 @@ public final class Auditor: @unchecked Sendable {
         let divisor = min(window, span)
         b.transmitPeak = max(Double(meter.sentByWindow.values.max() ?? 0) * 8 / divisor, b.transmitAverage)
         b.receivePeak = max(Double(meter.receivedByWindow.values.max() ?? 0) * 8 / divisor, b.receiveAverage)
+        if let first = traffic.first {
+            let count = Int(traffic.span / window) + 1
+            b.series = BandwidthResult.Series(
+                start: first, window: divisor,
+                transmit: (0..<count).map { Double(meter.sentByWindow[$0] ?? 0) * 8 / divisor },
+                receive: (0..<count).map { Double(meter.receivedByWindow[$0] ?? 0) * 8 / divisor })
+        }
 
         var budget = BandwidthResult.Budget()
         var applies = false
