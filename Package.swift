@@ -83,6 +83,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Analysis", "Classify", "Devices", "Wire", "TestSupport"],
                     swiftSettings: strict),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "Audit", "Analysis", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             // AuditCLI: the command-line tests run the built `audit` executable.

@@ -9,8 +9,9 @@
 #                             the live-capture tests: a veth pair between network namespaces, a TLS
 #                             server and client, a STUN server and client, an mDNS announcer
 #                             (coturn's own service is left stopped)
+#   chromium                  the test that renders the nightly HTML report in a real browser
 set -euo pipefail
-packages=(libpcap-dev pkg-config ieee-data libsqlite3-dev iproute2 iputils-ping openssl coturn python3-zeroconf)
+packages=(libpcap-dev pkg-config ieee-data libsqlite3-dev iproute2 iputils-ping openssl coturn python3-zeroconf chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,86 @@
+import Analysis
+import Audit
+import Foundation
+import History
+import Testing
+import TestSupport
+
+/// The history: what a run keeps, what changed between two runs, and the SQLite store.
+@Suite struct HistoryTests {
+    static func record(_ capture: String, site: String = "store-12", createdAt: Double = 1_800_000_000) -> RunRecord {
+        let (signatures, _) = SignatureLoader.load(directories: [TestPaths.root.appendingPathComponent("Signatures").path])
+        var options = Auditor.Options()
+        options.inventory = Inventory.load(file: TestPaths.capture("store-inventory.json")).0
+        let run = AuditRun.run(paths: [TestPaths.capture(capture)], capture: CaptureRun.Options(), signatures: signatures,
+                               options: options, ieeeData: nil)
+        return RunRecord(site: site, result: run.result, inputs: [capture], firstTimestamp: run.summary.firstTimestamp,
+                         lastTimestamp: run.summary.lastTimestamp, strict: false, createdAt: createdAt)
+    }
+
+    static let blockedNight = [
+        "10.40.0.21 retailnext/cloud-service ok → blocked_reset",
+        "10.40.0.31 openeye-ows/relay ok → handshake_failed",
+        "10.40.0.31 openeye-ows/api ok → blocked_icmp",
+        "10.40.0.31 openeye-ows/stun ok → blocked_silent",
+        "10.40.0.42 valt/wowza-license ok → blocked_silent",
+        "10.40.0.42 valt/cloud-ike ok → blocked_icmp",
+    ]
+
+    static func lines(_ changes: [RunChanges.StatusChange]) -> [String] {
+        changes.map { "\($0.device) \($0.signature)/\($0.id) \($0.from) → \($0.to)" }
+    }
+
+    @Test func aBlockedNightAfterACompliantOne() {
+        let compliant = Self.record("store-compliant.pcapng"), blocked = Self.record("store-blocked.pcapng")
+        #expect(compliant.compliant && !blocked.compliant)
+        #expect((compliant.ok, compliant.blocked, compliant.notSeen) == (70, 0, 0))
+        #expect((blocked.ok, blocked.blocked, blocked.notSeen) == (64, 6, 0))
+        let changes = RunChanges(from: compliant, to: blocked)
+        #expect(Self.lines(changes.regressions) == Self.blockedNight)
+        #expect(changes.fixed.isEmpty && changes.newDevices.isEmpty && changes.vanishedDevices.isEmpty)
+        // The other way round, the same six are fixed.
+        let back = RunChanges(from: blocked, to: compliant)
+        #expect(back.regressions.isEmpty)
+        #expect(Self.lines(back.fixed) == Self.blockedNight.map {
+            let parts = $0.components(separatedBy: " ok → ")
+            return "\(parts[0]) \(parts[1]) → ok"
+        })
+    }
+
+    @Test func newUnexpectedDestinations() {
+        let changes = RunChanges(from: Self.record("store-compliant.pcapng"), to: Self.record("store-unexpected.pcapng"))
+        #expect(changes.regressions.isEmpty)
+        let destinations = changes.newUnexpected.map { "\($0.device) \($0.proto) \($0.serverName ?? $0.responder):\($0.responderPort)" }
+        #expect(destinations == ["10.40.0.22 tcp 203.0.113.99:22", "10.40.0.22 udp 198.51.100.66:6881",
+                                 "10.40.0.31 tcp 203.0.113.99:8080"])
+    }
+
+    @Test func sqliteKeepsRunsPerSite() throws {
+        let folder = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("history.sqlite").path
+        let store = try SQLiteHistory(path: path)
+        var first = Self.record("store-compliant.pcapng")
+        var second = Self.record("store-blocked.pcapng")
+        first.id = try store.record(first)
+        second.id = try store.record(second)
+        var other = Self.record("store-partial.pcapng", site: "store-7")
+        other.id = try store.record(other)
+        #expect(try store.sites() == ["store-12", "store-7"])
+
+        // A second handle on the same file (another process) reads what the first wrote, whole.
+        let reader = try SQLiteHistory(path: path)
+        #expect(try reader.runs(site: "store-12", limit: 30) == [first, second])
+        #expect(try reader.previous(site: "store-12", before: second.firstTimestamp) == first)
+        #expect(try reader.previous(site: "store-12", before: nil) == second)
+        #expect(try reader.previous(site: "store-12", before: first.firstTimestamp) == nil)
+        #expect(try reader.runs(site: "store-7", limit: 30) == [other])
+        let stun = try #require(second.devices.first { $0.ip == "10.40.0.31" }?.requirements.first { $0.id == "stun" })
+        #expect(stun.status == "blocked_silent" && stun.outcomes == ["blocked_silent": 1] && stun.ports == ["3478"])
+
+        // Retention: runs that began before the cut go, with their rows; other sites stay.
+        #expect(try store.prune(site: "store-12", before: second.firstTimestamp!) == 1)
+        #expect(try store.runs(site: "store-12", limit: 30) == [second])
+        #expect(try store.runs(site: "store-7", limit: 30).count == 1)
+    }
+}
