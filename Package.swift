@@ -35,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // The nightly history: SQLite in one file, migrated in code, WAL for readers during a run.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The same history in PostgreSQL, for a chain of stores sharing one database.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -61,7 +64,9 @@ let package = Package(
             dependencies: ["Wire", "Capture", "Flows", "Classify", "Analysis", "Devices", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        .target(name: "History", dependencies: ["Audit", "Wire", .product(name: "GRDB", package: "GRDB.swift")],
+        .target(name: "History", dependencies: ["Audit", "Wire", .product(name: "GRDB", package: "GRDB.swift"),
+                                                .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .target(name: "Reporting", dependencies: ["Analysis", "Audit", "History", "Capture", "Classify", "Devices", "Flows", "Wire"],
                 swiftSettings: strict),

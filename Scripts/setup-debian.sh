@@ -10,8 +10,10 @@
 #                             server and client, a STUN server and client, an mDNS announcer
 #                             (coturn's own service is left stopped)
 #   chromium                  the test that renders the nightly HTML report in a real browser
+#   postgresql                the tests of the PostgreSQL history start their own server on
+#                             127.0.0.1 (no default cluster is created or started)
 set -euo pipefail
-packages=(libpcap-dev pkg-config ieee-data libsqlite3-dev iproute2 iputils-ping openssl coturn python3-zeroconf chromium)
+packages=(libpcap-dev pkg-config ieee-data libsqlite3-dev iproute2 iputils-ping openssl coturn python3-zeroconf chromium postgresql)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,6 +22,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     export DEBIAN_FRONTEND=noninteractive
+    if printf '%s\n' "${missing[@]}" | grep -qx postgresql; then
+        # The tests start their own server: no cluster of the package's own, running for nothing.
+        $sudo mkdir -p /etc/postgresql-common/createcluster.d
+        echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/spanaudit.conf >/dev/null
+    fi
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
     if printf '%s\n' "${missing[@]}" | grep -qx coturn && command -v systemctl >/dev/null; then

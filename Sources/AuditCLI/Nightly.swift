@@ -29,7 +29,8 @@ struct NightlyCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Capture files, or folders of them (*.pcap, *.pcapng, *.cap).", valueName: "dir-or-file"))
     var inputs: [String] = []
 
-    @Option(help: ArgumentHelp("The history: a SQLite file (created if missing).", valueName: "path"))
+    @Option(help: ArgumentHelp("The history: a SQLite file (created if missing), or postgres://user:password@host:5432/database.",
+                               valueName: "path-or-url"))
     var history: String
 
     @Option(help: ArgumentHelp("Folder for report.html, report.json and report.md (created if missing).", valueName: "dir"))
@@ -51,9 +52,6 @@ struct NightlyCommand: ParsableCommand {
 
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("Give the night's capture files or a folder of them.") }
-        if history.hasPrefix("postgres://") || history.hasPrefix("postgresql://") {
-            throw ValidationError("--history: PostgreSQL histories are not in this version; give a SQLite file.")
-        }
         if !(bandwidthChange > 0) { throw ValidationError("--bandwidth-change must be more than 0.") }
     }
 
@@ -83,13 +81,7 @@ struct NightlyCommand: ParsableCommand {
             printError("audit nightly: no capture files (*.pcap, *.pcapng, *.cap) in \(inputs.joined(separator: ", "))")
             throw ExitCode(2)
         }
-        let store: any HistoryStore
-        do {
-            store = try SQLiteHistory(path: history)
-        } catch {
-            printError("audit nightly: --history \(history): \(error)")
-            throw ExitCode(2)
-        }
+        let store = try openHistory(history, command: "audit nightly")
         let audit = AuditRun.run(paths: paths, capture: flowOptions.options, signatures: signatures, options: auditOptions,
                                  ieeeData: deviceOptions.ieeeData)
         let summary = audit.summary, result = audit.result
@@ -157,7 +149,8 @@ struct HistoryCommand: ParsableCommand {
         commandName: "history",
         abstract: "Show the runs a history holds: a site's verdicts, a device's, or one requirement's status over time.")
 
-    @Option(help: ArgumentHelp("The history (SQLite file).", valueName: "path"))
+    @Option(help: ArgumentHelp("The history: a SQLite file, or postgres://user:password@host:5432/database.",
+                               valueName: "path-or-url"))
     var history: String
 
     @Option(help: ArgumentHelp("The site (default: the only one, or every one).", valueName: "name"))
@@ -178,11 +171,11 @@ struct HistoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: history) else {
+        if !isPostgres(history) && !FileManager.default.fileExists(atPath: history) {
             printError("audit history: \(history): no such history")
             throw ExitCode(2)
         }
-        let store = try SQLiteHistory(path: history)
+        let store = try openHistory(history, command: "audit history")
         let sites = try site.map { [$0] } ?? store.sites()
         for site in sites {
             print("\(site):")
@@ -210,5 +203,20 @@ struct HistoryCommand: ParsableCommand {
                 }
             }
         }
+    }
+}
+
+func isPostgres(_ history: String) -> Bool { history.hasPrefix("postgres://") || history.hasPrefix("postgresql://") }
+
+/// The history `--history` names: PostgreSQL for a URL, else a SQLite file. A problem prints one
+/// line and exits 2.
+func openHistory(_ history: String, command: String) throws -> any HistoryStore {
+    do {
+        return isPostgres(history) ? try PostgresHistory(url: history) : try SQLiteHistory(path: history)
+    } catch {
+        // Never echo a password back.
+        let shown = isPostgres(history) ? history.replacingOccurrences(of: ":[^:@/]*@", with: ":***@", options: .regularExpression) : history
+        printError("\(command): --history \(shown): \(PostgresHistory.explain(error))")
+        throw ExitCode(2)
     }
 }

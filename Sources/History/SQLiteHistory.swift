@@ -28,46 +28,20 @@ public final class SQLiteHistory: HistoryStore {
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
-    }
-
-    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1: runs, devices, requirement statuses, unexpected flows") { db in
-            try db.execute(sql: HistorySchema.statements.joined(separator: ";\n"))
+            for statement in HistoryTables.schema(.sqlite) { try db.execute(sql: statement) }
         }
-        return migrator
+        try migrator.migrate(pool)
     }
 
     public func record(_ run: RunRecord) throws -> Int64 {
         try pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO runs (site, first_ts, last_ts, created_at, inputs, compliant, ok, blocked, not_seen, unexpected)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [run.site, run.firstTimestamp, run.lastTimestamp, run.createdAt, HistorySchema.json(run.inputs),
-                                 run.compliant, run.ok, run.blocked, run.notSeen, run.unexpected])
+            let row = HistoryTables.runRow(run)
+            try db.execute(sql: HistoryTables.insert("runs", row, .sqlite), arguments: Self.arguments(row))
             let id = db.lastInsertedRowID
-            for d in run.devices {
-                try db.execute(sql: """
-                    INSERT INTO devices (run_id, ip, mac, names, roles, tx_bps_avg, rx_bps_avg, tx_bps_peak, rx_bps_peak, bandwidth_status)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, d.ip, d.mac, HistorySchema.json(d.names), HistorySchema.json(d.roles),
-                                     d.bandwidth.transmitAverage, d.bandwidth.receiveAverage, d.bandwidth.transmitPeak,
-                                     d.bandwidth.receivePeak, d.bandwidth.status])
-                for r in d.requirements {
-                    try db.execute(sql: """
-                        INSERT INTO requirement_statuses (run_id, device_ip, signature, requirement, level, proto, ports, status,
-                                                          attempts, established, outcomes)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [id, d.ip, r.signature, r.id, r.level, r.proto, HistorySchema.json(r.ports), r.status,
-                                         r.attempts, r.established, HistorySchema.json(r.outcomes)])
-                }
-                for u in d.unexpected {
-                    try db.execute(sql: """
-                        INSERT INTO unexpected_flows (run_id, device_ip, proto, resp_h, resp_p, server_name, conn_state, uid)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [id, d.ip, u.proto, u.responder, u.responderPort, u.serverName, u.connState, u.uid])
-                }
+            for (table, child) in HistoryTables.childRows(run, id: id) {
+                try db.execute(sql: HistoryTables.insert(table, child, .sqlite), arguments: Self.arguments(child))
             }
             return id
         }
@@ -75,27 +49,20 @@ public final class SQLiteHistory: HistoryStore {
 
     public func previous(site: String, before time: Double?) throws -> RunRecord? {
         try pool.read { db in
-            let row = try Row.fetchOne(db, sql: """
-                SELECT * FROM runs WHERE site = ? AND (? IS NULL OR first_ts < ?)
-                ORDER BY first_ts DESC, id DESC LIMIT 1
-                """, arguments: [site, time, time])
-            return try row.map { try Self.load($0, db) }
+            let rows = try Row.fetchAll(db, sql: HistoryTables.previousRunSQL(.sqlite), arguments: [site, time, time])
+            return try rows.first.map { try Self.load($0, db) }
         }
     }
 
     public func runs(site: String, limit: Int) throws -> [RunRecord] {
         try pool.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT * FROM (SELECT * FROM runs WHERE site = ? ORDER BY first_ts DESC, id DESC LIMIT ?)
-                ORDER BY first_ts, id
-                """, arguments: [site, limit])
-            return try rows.map { try Self.load($0, db) }
+            try Row.fetchAll(db, sql: HistoryTables.lastRunsSQL(.sqlite), arguments: [site, limit]).map { try Self.load($0, db) }
         }
     }
 
     public func prune(site: String, before time: Double) throws -> Int {
         try pool.write { db in
-            try db.execute(sql: "DELETE FROM runs WHERE site = ? AND COALESCE(first_ts, created_at) < ?", arguments: [site, time])
+            try db.execute(sql: HistoryTables.pruneSQL(.sqlite), arguments: [site, time])
             return db.changesCount
         }
     }
@@ -104,83 +71,38 @@ public final class SQLiteHistory: HistoryStore {
         try pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT site FROM runs ORDER BY site") }
     }
 
-    private static func load(_ row: Row, _ db: Database) throws -> RunRecord {
-        let id: Int64 = row["id"]
-        var devices: [RunRecord.Device] = []
-        var index: [String: Int] = [:]
-        for d in try Row.fetchAll(db, sql: "SELECT * FROM devices WHERE run_id = ? ORDER BY rowid", arguments: [id]) {
-            index[d["ip"]] = devices.count
-            devices.append(RunRecord.Device(
-                ip: d["ip"], mac: d["mac"], names: HistorySchema.decode(d["names"]) ?? [],
-                roles: HistorySchema.decode(d["roles"]) ?? [], requirements: [],
-                bandwidth: RunRecord.Bandwidth(transmitAverage: d["tx_bps_avg"], receiveAverage: d["rx_bps_avg"],
-                                               transmitPeak: d["tx_bps_peak"], receivePeak: d["rx_bps_peak"],
-                                               status: d["bandwidth_status"]),
-                unexpected: []))
+    private static func load(_ run: Row, _ db: Database) throws -> RunRecord {
+        let id: Int64 = run["id"]
+        func children(_ table: String) throws -> [[String: SQLValue]] {
+            try Row.fetchAll(db, sql: HistoryTables.childrenSQL(table, .sqlite), arguments: [id]).map(values)
         }
-        for r in try Row.fetchAll(db, sql: "SELECT * FROM requirement_statuses WHERE run_id = ? ORDER BY rowid", arguments: [id]) {
-            guard let i = index[r["device_ip"]] else { continue }
-            devices[i].requirements.append(RunRecord.Requirement(
-                signature: r["signature"], id: r["requirement"], level: r["level"], proto: r["proto"],
-                ports: HistorySchema.decode(r["ports"]) ?? [], status: r["status"], attempts: r["attempts"],
-                established: r["established"], outcomes: HistorySchema.decode(r["outcomes"]) ?? [:]))
-        }
-        for u in try Row.fetchAll(db, sql: "SELECT * FROM unexpected_flows WHERE run_id = ? ORDER BY rowid", arguments: [id]) {
-            guard let i = index[u["device_ip"]] else { continue }
-            devices[i].unexpected.append(RunRecord.Unexpected(
-                proto: u["proto"], responder: u["resp_h"], responderPort: u["resp_p"], serverName: u["server_name"],
-                connState: u["conn_state"], uid: u["uid"]))
-        }
-        var run = RunRecord(site: row["site"], firstTimestamp: row["first_ts"], lastTimestamp: row["last_ts"],
-                            createdAt: row["created_at"], inputs: HistorySchema.decode(row["inputs"]) ?? [],
-                            compliant: row["compliant"], ok: row["ok"], blocked: row["blocked"], notSeen: row["not_seen"],
-                            unexpected: row["unexpected"], devices: devices)
-        run.id = id
-        return run
-    }
-}
-
-/// The history's tables, the same for SQLite and PostgreSQL (types both accept).
-enum HistorySchema {
-    static let statements = [
-        """
-        CREATE TABLE runs (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT NOT NULL, first_ts DOUBLE PRECISION, last_ts DOUBLE PRECISION,
-            created_at DOUBLE PRECISION NOT NULL, inputs TEXT NOT NULL, compliant BOOLEAN NOT NULL, ok INTEGER NOT NULL,
-            blocked INTEGER NOT NULL, not_seen INTEGER NOT NULL, unexpected INTEGER NOT NULL)
-        """,
-        "CREATE INDEX runs_by_site ON runs (site, first_ts)",
-        """
-        CREATE TABLE devices (
-            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE, ip TEXT NOT NULL, mac TEXT, names TEXT NOT NULL,
-            roles TEXT NOT NULL, tx_bps_avg DOUBLE PRECISION NOT NULL, rx_bps_avg DOUBLE PRECISION NOT NULL,
-            tx_bps_peak DOUBLE PRECISION NOT NULL, rx_bps_peak DOUBLE PRECISION NOT NULL, bandwidth_status TEXT NOT NULL,
-            PRIMARY KEY (run_id, ip))
-        """,
-        """
-        CREATE TABLE requirement_statuses (
-            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE, device_ip TEXT NOT NULL, signature TEXT NOT NULL,
-            requirement TEXT NOT NULL, level TEXT NOT NULL, proto TEXT NOT NULL, ports TEXT NOT NULL, status TEXT NOT NULL,
-            attempts INTEGER NOT NULL, established INTEGER NOT NULL, outcomes TEXT NOT NULL,
-            PRIMARY KEY (run_id, device_ip, signature, requirement))
-        """,
-        "CREATE INDEX statuses_by_requirement ON requirement_statuses (device_ip, signature, requirement)",
-        """
-        CREATE TABLE unexpected_flows (
-            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE, device_ip TEXT NOT NULL, proto TEXT NOT NULL,
-            resp_h TEXT NOT NULL, resp_p INTEGER NOT NULL, server_name TEXT, conn_state TEXT NOT NULL, uid TEXT NOT NULL)
-        """,
-        "CREATE INDEX unexpected_by_run ON unexpected_flows (run_id)",
-    ]
-
-    static func json<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        return HistoryTables.record(run: values(run), devices: try children("devices"),
+                                    statuses: try children("requirement_statuses"), unexpected: try children("unexpected_flows"))
     }
 
-    static func decode<T: Decodable>(_ text: String?) -> T? {
-        guard let text else { return nil }
-        return try? JSONDecoder().decode(T.self, from: Data(text.utf8))
+    private static func values(_ row: Row) -> [String: SQLValue] {
+        var out: [String: SQLValue] = [:]
+        for (column, value) in row {
+            switch value.storage {
+            case .null: out[column] = .null
+            case .int64(let v): out[column] = .integer(v)
+            case .double(let v): out[column] = .real(v)
+            case .string(let v): out[column] = .text(v)
+            case .blob: out[column] = .null
+            }
+        }
+        return out
+    }
+
+    private static func arguments(_ row: SQLRow) -> StatementArguments {
+        StatementArguments(row.map { _, value -> (any DatabaseValueConvertible)? in
+            switch value {
+            case .text(let v): v
+            case .integer(let v): v
+            case .real(let v): v
+            case .bool(let v): v
+            case .null: nil
+            }
+        })
     }
 }

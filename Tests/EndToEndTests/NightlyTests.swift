@@ -13,7 +13,7 @@ import TestSupport
 
     /// Runs both nights in a fresh folder (relative paths, so the reports do not name it). MAC
     /// vendors are left out (`--ieee-data` pointing nowhere) so goldens do not follow ieee-data.
-    static func twoNights() throws -> Night {
+    static func twoNights(history: String = "history.sqlite") throws -> Night {
         let folder = TestPaths.temporaryDirectory()
         for (night, capture) in [("n1", "store-compliant.pcapng"), ("n2", "store-blocked.pcapng")] {
             try FileManager.default.createDirectory(at: folder.appendingPathComponent(night), withIntermediateDirectories: true)
@@ -21,7 +21,7 @@ import TestSupport
                                              toPath: folder.appendingPathComponent("\(night)/\(capture)").path)
         }
         func nightly(_ night: String) throws -> VethLab.Finished {
-            try run([TestPaths.auditExecutable.path, "nightly", night, "--history", "history.sqlite", "--out", "out-\(night)",
+            try run([TestPaths.auditExecutable.path, "nightly", night, "--history", history, "--out", "out-\(night)",
                      "--site", "store-12", "--devices", TestPaths.capture("store-inventory.json"), "--window", "2",
                      "--ieee-data", "/nonexistent"], in: folder)
         }
@@ -92,6 +92,33 @@ import TestSupport
                                     "--device", "10.40.0.31", "--requirement", "openeye-ows/stun"], in: night.folder)
         #expect(history.status == 0)
         #expect(history.stdout == "store-12:\n  2026-11-21T12:30:32Z  ok  1/1 established\n  2026-11-21T12:31:13Z  blocked_silent  0/1 established\n")
+    }
+
+    /// A chain of stores keeps its history in PostgreSQL: the same two nights give the same reports
+    /// as with SQLite, and `audit history` reads them back.
+    @Test(.enabled(if: PostgresServer.unavailable == nil, Comment(rawValue: PostgresServer.unavailable ?? "")))
+    func thePostgreSQLHistoryGivesTheSameReports() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        let sqlite = try Self.twoNights()
+        defer { try? FileManager.default.removeItem(at: sqlite.folder) }
+        let postgres = try Self.twoNights(history: server.url)
+        defer { try? FileManager.default.removeItem(at: postgres.folder) }
+        #expect(postgres.first.status == 0 && postgres.second.status == 1, "\(postgres.first.stderr) \(postgres.second.stderr)")
+        #expect(postgres.second.stdout == sqlite.second.stdout)
+        for file in ["out-n2/report.json", "out-n2/report.md", "out-n2/report.html"] {
+            let a = try String(contentsOf: sqlite.folder.appendingPathComponent(file), encoding: .utf8)
+            let b = try String(contentsOf: postgres.folder.appendingPathComponent(file), encoding: .utf8)
+            #expect(a == b, "\(file) differs between the SQLite and the PostgreSQL history")
+        }
+        let history = try Self.run([TestPaths.auditExecutable.path, "history", "--history", server.url, "--site", "store-12"],
+                                   in: postgres.folder)
+        #expect(history.stdout == """
+            store-12:
+              2026-11-21T12:30:32Z  compliant      70 ok, 0 blocked, 0 not seen, 1 unexpected, 11 devices
+              2026-11-21T12:31:13Z  NOT COMPLIANT  64 ok, 6 blocked, 0 not seen, 1 unexpected, 11 devices
+
+            """, "\(history.stderr)")
     }
 
     static let chromium: String? = ["chromium", "chromium-browser", "google-chrome"].lazy.compactMap { VethLab.which($0) }.first

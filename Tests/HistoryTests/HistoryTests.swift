@@ -84,3 +84,43 @@ import TestSupport
         #expect(try store.runs(site: "store-7", limit: 30).count == 1)
     }
 }
+
+/// The same history in PostgreSQL, against a real server the test starts on loopback.
+@Suite(.serialized, .enabled(if: PostgresServer.unavailable == nil, Comment(rawValue: PostgresServer.unavailable ?? "")))
+struct PostgresHistoryTests {
+    @Test func postgresAndSQLiteKeepTheSameHistory() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        let folder = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sqlite = try SQLiteHistory(path: folder.appendingPathComponent("history.sqlite").path)
+        let postgres = try PostgresHistory(url: server.url)
+        let nights = [HistoryTests.record("store-compliant.pcapng"), HistoryTests.record("store-blocked.pcapng"),
+                      HistoryTests.record("store-unexpected.pcapng", site: "store-7")]
+        for night in nights {
+            #expect(try sqlite.record(night) == (try postgres.record(night)))
+        }
+        #expect(try postgres.sites() == ["store-12", "store-7"])
+        #expect(try postgres.sites() == (try sqlite.sites()))
+        for site in ["store-12", "store-7"] {
+            let fromPostgres = try postgres.runs(site: site, limit: 30)
+            #expect(fromPostgres == (try sqlite.runs(site: site, limit: 30)))
+            #expect(fromPostgres.map(\.devices.count) == (site == "store-12" ? [11, 11] : [11]))
+        }
+        let second = try #require(try postgres.runs(site: "store-12", limit: 30).last)
+        #expect(try postgres.previous(site: "store-12", before: second.firstTimestamp)
+                == (try sqlite.previous(site: "store-12", before: second.firstTimestamp)))
+        // The diff the nightly report opens with is the same from either store.
+        let previous = try #require(try postgres.previous(site: "store-12", before: second.firstTimestamp))
+        #expect(HistoryTests.lines(RunChanges(from: previous, to: second).regressions) == HistoryTests.blockedNight)
+        // A second connection (another site's nightly run) finds the schema migrated and the runs.
+        let again = try PostgresHistory(url: server.url)
+        #expect(try again.runs(site: "store-7", limit: 30).count == 1)
+        #expect(try postgres.prune(site: "store-12", before: second.firstTimestamp!) == 1)
+        #expect(try again.runs(site: "store-12", limit: 30) == [second])
+    }
+
+    @Test func aBadAddressIsOneLine() {
+        #expect(throws: HistoryError.self) { _ = try PostgresHistory(url: "postgres://") }
+    }
+}
