@@ -47,6 +47,31 @@ import TestSupport
         })
     }
 
+    /// Two runs that differ by one blocked requirement: exactly that one regresses, and, stored
+    /// and read back, the history says the same.
+    @Test func oneRequirementBlocked() throws {
+        let before = Self.record("store-compliant.pcapng")
+        var after = before
+        after.createdAt += 86_400
+        after.firstTimestamp = before.firstTimestamp.map { $0 + 86_400 }
+        after.lastTimestamp = before.lastTimestamp.map { $0 + 86_400 }
+        let d = try #require(after.devices.firstIndex { $0.ip == "10.40.0.31" })
+        let r = try #require(after.devices[d].requirements.firstIndex { $0.id == "stun" })
+        after.devices[d].requirements[r].status = "blocked_silent"
+        after.devices[d].requirements[r].outcomes = ["blocked_silent": 1]
+        let changes = RunChanges(from: before, to: after)
+        #expect(Self.lines(changes.regressions) == ["10.40.0.31 openeye-ows/stun ok → blocked_silent"])
+        #expect(changes.fixed.isEmpty && changes.newUnexpected.isEmpty && changes.bandwidth.isEmpty)
+
+        let folder = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteHistory(path: folder.appendingPathComponent("h.sqlite").path)
+        _ = try store.record(before)
+        _ = try store.record(after)
+        let stored = try store.runs(site: "store-12", limit: 2)
+        #expect(Self.lines(RunChanges(from: stored[0], to: stored[1]).regressions) == ["10.40.0.31 openeye-ows/stun ok → blocked_silent"])
+    }
+
     @Test func newUnexpectedDestinations() {
         let changes = RunChanges(from: Self.record("store-compliant.pcapng"), to: Self.record("store-unexpected.pcapng"))
         #expect(changes.regressions.isEmpty)
