@@ -16,8 +16,10 @@ enum FactJSON {
                 o.put(UInt8(ascii: "]"), &at)
             }
         }
-        var writer = Writer(bytes: w)
-        w = ByteWriter(capacity: 0)
+        // The buffer moves into the writer and back by swapping: a copy, even for a moment, would
+        // leave two references and make the next write copy the whole buffer.
+        var writer = Writer(bytes: ByteWriter(capacity: 0))
+        swap(&writer.bytes, &w)
         for detail in facts.details {
             let key = type(of: detail).key
             writer.bytes.write(reserving: 8 + 6 * key.utf8.count) { o, at in
@@ -29,7 +31,7 @@ enum FactJSON {
             detail.report(to: &writer)
             writer.bytes.write(reserving: 1) { o, at in o.put(UInt8(ascii: "}"), &at) }
         }
-        w = writer.bytes
+        swap(&w, &writer.bytes)
         if !facts.notes.isEmpty {
             w.write(reserving: 16 + facts.notes.reduce(0) { $0 + 3 + 6 * $1.utf8.count }) { o, at in
                 o.put(",\"notes\":[", &at)
