@@ -309,11 +309,12 @@ public enum HTMLReport {
         .banner p{margin:4px 0}.banner .verdict{font-size:18px;font-weight:600}.warn{background:#fff3;padding:2px 6px;border-radius:3px}
         .good-text{color:#2e7d32}.bad-text{color:#c62828}.regression{font-weight:600}
         .st{display:inline-block;padding:0 5px;border-radius:3px;color:#fff;font-size:12px}
-        td.st{display:table-cell;text-align:center;min-width:26px;padding:3px 4px}
+        td.st{display:table-cell;text-align:center;min-width:22px;padding:3px 2px;font-size:11px}
         .ok{background:#2e7d32}.blocked{background:#c62828}.handshake{background:#ef6c00}.unseen{background:#9e9e9e}.na{background:#f5f5f5;color:#bbb}
         .scroll{overflow-x:auto}table{border-collapse:collapse}.matrix th,.matrix td{border:1px solid #fff}
-        .matrix th.rot{height:120px;vertical-align:bottom;white-space:nowrap;font-weight:normal;font-size:12px}
-        .matrix th.rot div{transform:rotate(-60deg);transform-origin:left bottom;width:24px;margin-left:14px}
+        .matrix th.rot{height:120px;vertical-align:bottom;white-space:nowrap;font-weight:normal;font-size:11px;max-width:26px}
+        .matrix th.rot div{transform:rotate(-60deg);transform-origin:left bottom;width:20px;margin-left:12px}
+        .matrix{margin-right:90px}
         .matrix th.dev{text-align:left;font-weight:normal;padding-right:10px;white-space:nowrap}
         .evidence{width:100%}.evidence th,.evidence td{border-bottom:1px solid #eee;text-align:left;vertical-align:top;padding:4px 6px}
         code{font-size:12px;background:#f5f5f5;padding:0 3px;border-radius:2px}.legend .st{margin-right:2px}
