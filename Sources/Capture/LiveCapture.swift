@@ -294,7 +294,8 @@ public final class LiveCaptureSet: PacketSource {
         }
         // What the kernel already holds was seen: read it before stopping.
         for (i, interface) in interfaces.enumerated() where active[i] {
-            for _ in 0..<64 where interface.dispatch(body) > 0 {}
+            var rounds = 0
+            while rounds < 64 && interface.dispatch(body) > 0 { rounds += 1 }
         }
         for interface in interfaces { interface.close() }
     }
