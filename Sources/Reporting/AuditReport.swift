@@ -95,6 +95,8 @@ public enum AuditReport {
         }
         let unexpected: [JSONValue] = d.unexpected.map(json)
         var members: [(String, JSONValue?)] = [("ip", .string(d.address.description))]
+        // The same host's other addresses (its IPv6 ones), when it has any.
+        members.append(("other_addresses", d.otherAddresses.isEmpty ? nil : .strings(d.otherAddresses.map(\.description))))
         members.append(("mac", d.mac.map { JSONValue.string($0.description) }))
         members.append(("oui_vendor", d.macVendor.map { JSONValue.string($0) }))
         members.append(("names", .strings(d.names)))

@@ -74,7 +74,12 @@ struct LiveCaptureTests {
         let report = try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any], "\(stderr)")
         let statuses = try Self.statuses(report, device: "10.98.0.1")
         #expect(statuses == ["api": "ok", "stun": "ok", "discovery": "ok", "uploads": "blocked_reset", "never": "not_seen"])
-        let device = try #require((report["devices"] as? [[String: Any]])?.first { $0["ip"] as? String == "10.98.0.1" })
+        let devices = try #require(report["devices"] as? [[String: Any]])
+        let device = try #require(devices.first { $0["ip"] as? String == "10.98.0.1" })
+        // The client's IPv6 link-local address (same MAC) belongs to it, not to a second device.
+        let mac = try #require(device["mac"] as? String)
+        #expect((device["other_addresses"] as? [String])?.contains { $0.hasPrefix("fe80::") } == true, "\(device)")
+        #expect(devices.filter { $0["mac"] as? String == mac }.count == 1)
         let api = try #require((device["requirements"] as? [[String: Any]])?.first { $0["id"] as? String == "api" })
         #expect((api["observed"] as? [String: Any])?["server_names"] as? [String] == ["api.test.example"])
         let input = try #require((report["inputs"] as? [[String: Any]])?.first)

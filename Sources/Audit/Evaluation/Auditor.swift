@@ -252,16 +252,25 @@ public final class Auditor: @unchecked Sendable {
     /// Addresses of one device together: those one inventory entry names by `ip`, `ipv6` or
     /// `mac`, and without an entry those that share a MAC when it has at most one IPv4 address
     /// (a host's IPv4 and IPv6; a router's MAC, behind which many IPv4 hosts hide, is not one device).
+    /// An entry that names a device by its IPv4 address also takes that host's other addresses
+    /// (its IPv6 link-local one, from the same MAC), or they would show as a second device.
     func group(_ addresses: [IPAddress], known: [IPAddress: Device]) -> [DeviceGroup] {
         var groups: [DeviceGroup] = []
         var byKey: [String: Int] = [:]
         var macAddresses: [MACAddress: [IPAddress]] = [:]
         for a in addresses { if let mac = known[a]?.mac { macAddresses[mac, default: []].append(a) } }
+        func namedEntry(_ a: IPAddress) -> Int? {
+            options.inventory?.entries.firstIndex { e in e.addresses.contains(a) }
+        }
+        var entryOfHost: [MACAddress: Int] = [:]
+        for (mac, list) in macAddresses where list.filter(\.isIPv4).count <= 1 {
+            if let entry = list.lazy.compactMap(namedEntry).first { entryOfHost[mac] = entry }
+        }
         for a in addresses {
             let mac = known[a]?.mac
             let entry = options.inventory?.entries.firstIndex { e in
                 e.addresses.contains(a) || (mac != nil && e.mac == mac) || (e.network?.contains(a) ?? false)
-            }
+            } ?? mac.flatMap { entryOfHost[$0] }
             var key: String?
             if let entry, let e = options.inventory?.entries[entry], e.network == nil || !e.addresses.isEmpty || e.mac != nil {
                 key = "entry \(entry)"
