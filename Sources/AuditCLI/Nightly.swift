@@ -15,7 +15,8 @@ struct NightlyCommand: ParsableCommand {
         discussion: """
             Reads every pcap/pcapng file given, or found in the folders given (rotated files in any \
             order are read in time order, streaming: memory follows flows, not the night's size), \
-            audits them, stores the run in --history (SQLite), compares it with the previous run of \
+            audits them, stores the run in --history (SQLite, or PostgreSQL for a postgres:// URL), \
+            compares it with the previous run of \
             the same --site, and writes report.html, report.json and report.md into --out, each \
             replaced atomically. The reports open with what changed: requirements newly blocked \
             (regressions) first, then fixed ones, new and vanished devices, new unexpected \
