@@ -137,6 +137,8 @@ struct NightlyCommand: ParsableCommand {
             line += ", first run"
         }
         line += "; \(counts.ok) ok, \(counts.blocked) blocked, \(counts.notSeen) not seen, \(result.unexpectedCount) unexpected"
+        let problems = summary.inputs.filter { $0.error != nil || $0.loss != nil }.count
+        if problems > 0 { line += "; PARTIAL INPUT: \(problems) of \(summary.inputs.count) files unreadable or cut short" }
         line += "; \((out as NSString).appendingPathComponent("report.html"))"
         print(line)
         if !violations.isEmpty { throw ExitCode(1) }

@@ -121,6 +121,23 @@ import TestSupport
             """, "\(history.stderr)")
     }
 
+    /// A night whose file was cut short: everything before the cut is audited and reported, the
+    /// line says so, and the exit status is 3.
+    @Test func aCutNightIsPartialInput() throws {
+        let folder = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("n"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestPaths.capture("store-compliant-cut.pcap"),
+                                         toPath: folder.appendingPathComponent("n/store-compliant-cut.pcap").path)
+        let night = try Self.run([TestPaths.auditExecutable.path, "nightly", "n", "--history", "h.sqlite", "--out", "out",
+                                  "--devices", TestPaths.capture("store-inventory.json")], in: folder)
+        #expect(night.status == 3, "\(night.stderr)")
+        #expect(night.stdout == "audit nightly: site 2026-11-21: compliant, first run; 50 ok, 0 blocked, 20 not seen, 0 unexpected; PARTIAL INPUT: 1 of 1 files unreadable or cut short; out/report.html\n")
+        #expect(night.stderr.contains("store-compliant-cut.pcap: byte 388192: file ends inside a packet record"))
+        let markdown = try String(contentsOf: folder.appendingPathComponent("out/report.md"), encoding: .utf8)
+        #expect(markdown.contains("input problem: n/store-compliant-cut.pcap: byte 388192"))
+    }
+
     static let chromium: String? = ["chromium", "chromium-browser", "google-chrome"].lazy.compactMap { VethLab.which($0) }.first
 
     /// The HTML report in a real browser: it renders without a console error, and shows the
