@@ -69,13 +69,16 @@ def replay(capture, limit, pps=None):
     return packets, seconds, packets / seconds if seconds > 0 else 0
 
 
+BUFFER_KIB = 64 * 1024
+
+
 def start(tool, audit):
     if tool == "tcpdump":
-        cmd = ["tcpdump", "-i", RX, "-w", "/dev/null", "-B", str(64 * 1024)]
+        cmd = ["tcpdump", "-i", RX, "-w", "/dev/null", "-B", str(BUFFER_KIB)]
     elif tool == "audit flows":
-        cmd = [audit, "flows", "--iface", RX, "--format", "jsonl"]
+        cmd = [audit, "flows", "--iface", RX, "--format", "jsonl", "--buffer-size", "%dk" % BUFFER_KIB]
     else:
-        cmd = [audit, "--iface", RX, "--format", "json"]
+        cmd = [audit, "--iface", RX, "--format", "json", "--buffer-size", "%dk" % BUFFER_KIB]
     proc = subprocess.Popen(["ip", "netns", "exec", RECEIVER, *cmd], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
@@ -123,7 +126,11 @@ def main(argv):
     ap.add_argument("--limit", type=int, default=1_000_000, help="packets replayed per trial")
     ap.add_argument("--steps", type=int, default=5, help="rate steps of the search for each tool that drops")
     ap.add_argument("--tools", default="audit flows,audit,tcpdump")
+    ap.add_argument("--buffer", type=int, default=64 * 1024,
+                    help="kernel ring per tool in KiB (default 64 MiB; a small one shows where each tool falls behind)")
     a = ap.parse_args(argv)
+    global BUFFER_KIB
+    BUFFER_KIB = a.buffer
     if os.geteuid() != 0:
         sys.exit("bench-live.py needs root (network namespaces)")
     for tool in ("tcpreplay", "tcpdump", "ip"):
@@ -137,7 +144,8 @@ def main(argv):
     tools = a.tools.split(",")
     lab_up()
     try:
-        print("%s: first %d packets per trial, replayed into a veth pair" % (os.path.basename(a.capture), a.limit))
+        print("%s: first %d packets per trial, replayed into a veth pair; kernel ring %d KiB per tool" % (
+            os.path.basename(a.capture), a.limit, BUFFER_KIB))
         print("%-12s %12s %10s %10s %9s %8s %12s" % ("tool", "offered pps", "received", "dropped", "loss", "CPU s",
                                                    "CPU µs/pkt"))
         top = {}
