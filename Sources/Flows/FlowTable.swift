@@ -15,11 +15,16 @@ struct FlowTable {
     private var freeList: [Int32] = []
     private(set) var count = 0
 
-    init(initialCapacity: Int = 1024) {
+    /// `reservedStates`: room for this many flow states is reserved up front (address space only:
+    /// pages become memory when a state is first written), so the states array never grows by
+    /// copying itself — a copy of ~100 k states paused a live capture for tens of milliseconds,
+    /// long enough to overflow a small kernel ring.
+    init(initialCapacity: Int = 1024, reservedStates: Int = 0) {
         var capacity = 16
         while capacity < initialCapacity * 2 { capacity <<= 1 }
         slots = [UInt64](repeating: 0, count: capacity)
         mask = capacity - 1
+        if reservedStates > 0 { states.reserveCapacity(reservedStates) }
     }
 
     /// The index of the state holding `key`, or nil.
@@ -95,9 +100,10 @@ struct FlowTable {
     /// Indices of all live states, in storage order.
     var liveIndices: [Int] { states.indices.filter { states[$0].isLive } }
 
-    /// Bytes held by the table's arrays (for the memory figures in summaries and benchmarks).
+    /// Bytes the table's arrays use (for the memory figures in summaries and benchmarks): the
+    /// states written so far, not the reserved room.
     var memoryBytes: Int {
-        slots.capacity * MemoryLayout<UInt64>.stride + states.capacity * MemoryLayout<FlowState>.stride
+        slots.capacity * MemoryLayout<UInt64>.stride + states.count * MemoryLayout<FlowState>.stride
             + freeList.capacity * 4
     }
 

@@ -60,7 +60,7 @@ public struct FlowTracker {
         self.configuration = configuration
         self.sink = sink
         self.observer = nil
-        self.table = FlowTable(initialCapacity: 1024)
+        self.table = FlowTable(initialCapacity: 1024, reservedStates: configuration.maximumFlows)
     }
 
     /// A tracker that shows `observer` every flow's payloads while it asks for them, and hands it
@@ -69,7 +69,7 @@ public struct FlowTracker {
         self.configuration = configuration
         self.sink = { _ in }
         self.observer = observer
-        self.table = FlowTable(initialCapacity: 1024)
+        self.table = FlowTable(initialCapacity: 1024, reservedStates: configuration.maximumFlows)
     }
 
     public var liveFlows: Int { table.count }
