@@ -51,6 +51,10 @@ public struct FlowTracker {
         public var flowTableBytes = 0
     }
 
+    /// Flow states reserved up front (584 bytes each: 150 MB of address space, not of memory);
+    /// past that many live flows the states array grows by doubling again.
+    static let reservedStates = 1 << 18
+
     /// Timed-out flows are ended when a packet of theirs arrives (exactly on time) or by a sweep
     /// (for memory and output), at most this often in capture time.
     static let sweepInterval: Int64 = 5 * FlowConfiguration.second
@@ -60,7 +64,7 @@ public struct FlowTracker {
         self.configuration = configuration
         self.sink = sink
         self.observer = nil
-        self.table = FlowTable(initialCapacity: 1024, reservedStates: configuration.maximumFlows)
+        self.table = FlowTable(initialCapacity: 1024, reservedStates: min(configuration.maximumFlows, Self.reservedStates))
     }
 
     /// A tracker that shows `observer` every flow's payloads while it asks for them, and hands it
@@ -69,7 +73,7 @@ public struct FlowTracker {
         self.configuration = configuration
         self.sink = { _ in }
         self.observer = observer
-        self.table = FlowTable(initialCapacity: 1024, reservedStates: configuration.maximumFlows)
+        self.table = FlowTable(initialCapacity: 1024, reservedStates: min(configuration.maximumFlows, Self.reservedStates))
     }
 
     public var liveFlows: Int { table.count }
