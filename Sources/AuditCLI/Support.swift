@@ -44,18 +44,11 @@ struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
 
     init?(argument: String) {
         text = argument
-        let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000),
-                                        ("h", 3_600_000_000_000), ("d", 86_400_000_000_000)]
-        var text = Substring(argument.lowercased())
-        var multiplier: Int64 = 1_000_000_000
-        for (suffix, value) in units where text.hasSuffix(suffix) {
-            if suffix == "s" && text.hasSuffix("ms") { continue }
-            text = text.dropLast(suffix.count)
-            multiplier = value
-            break
-        }
-        guard let number = Double(text), number >= 0, number.isFinite else { return nil }
-        nanoseconds = Int64(number * Double(multiplier))
+        guard let value = scaled(argument.lowercased(), units: [("ms", 1_000_000), ("s", 1_000_000_000),
+                                                               ("m", 60_000_000_000), ("h", 3_600_000_000_000),
+                                                               ("d", 86_400_000_000_000)],
+                                 plain: 1_000_000_000) else { return nil }
+        nanoseconds = value
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
@@ -71,20 +64,9 @@ struct ByteSize: ExpressibleByArgument, CustomStringConvertible {
 
     init?(argument: String) {
         text = argument
-        var digits = Substring(argument)
-        var multiplier: Int64 = 1
-        if let last = digits.last?.lowercased() {
-            switch last {
-            case "k": multiplier = 1 << 10
-            case "m": multiplier = 1 << 20
-            case "g": multiplier = 1 << 30
-            case "t": multiplier = 1 << 40
-            default: break
-            }
-            if multiplier > 1 { digits = digits.dropLast() }
-        }
-        guard let number = Double(digits), number >= 0, number.isFinite, number * Double(multiplier) < 9e18 else { return nil }
-        bytes = Int64(number * Double(multiplier))
+        guard let value = scaled(argument.lowercased(), units: [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40)],
+                                 plain: 1) else { return nil }
+        bytes = value
     }
 }
 
@@ -105,4 +87,18 @@ enum Privileges {
         if setuid(0) == 0 { return "root could be regained after switching; refusing to go on" }
         return nil
     }
+}
+
+/// A non-negative number with an optional unit suffix (the longest listed suffix that matches),
+/// times the unit's multiplier (`plain` without a suffix); nil when it does not parse or overflows.
+func scaled(_ text: String, units: [(suffix: String, multiplier: Int64)], plain: Int64) -> Int64? {
+    var digits = Substring(text)
+    var multiplier = plain
+    for unit in units.sorted(by: { $0.suffix.count > $1.suffix.count }) where digits.hasSuffix(unit.suffix) {
+        digits = digits.dropLast(unit.suffix.count)
+        multiplier = unit.multiplier
+        break
+    }
+    guard let number = Double(digits), number >= 0, number.isFinite, number * Double(multiplier) < 9e18 else { return nil }
+    return Int64(number * Double(multiplier))
 }

@@ -50,7 +50,8 @@ public import Wire
         appendU32(UInt32(truncatingIfNeeded: time))
         appendU32(UInt32(captured))
         appendU32(UInt32(clamping: record.originalLength))
-        for i in 0..<captured { buffer.append(bytes[i]) }
+        // One copy of the packet, not a capacity check per byte (this runs for every packet).
+        unsafe bytes.withUnsafeBufferPointer { unsafe buffer.append(contentsOf: $0) }
         for _ in captured..<padded { buffer.append(0) }
         appendU32(UInt32(total))
         packets &+= 1

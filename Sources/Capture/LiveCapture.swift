@@ -242,7 +242,8 @@ public final class LiveCaptureSet: PacketSource {
     public var duration: Int64?
     public var idleInterval: Int64 = 250_000_000
     private let stopRequested = Atomic<Bool>(false)
-    public private(set) var failure: String?
+    /// Why capture ended early, per interface (reported as that input's error).
+    private var failures: [Int: String] = [:]
 
     /// Opens every interface (all or none: the first failure closes the others and throws).
     public init(interfaces names: [String], options: LiveOptions) throws(LiveCaptureError) {
@@ -271,7 +272,8 @@ public final class LiveCaptureSet: PacketSource {
             if let duration, WallClock.now &- start >= duration { break }
             let ready = unsafe poll(&descriptors, nfds_t(descriptors.count), 100)
             if ready < 0 && errno != EINTR {
-                failure = "poll: " + (unsafe String(cString: strerror(errno)))
+                let reason = "waiting for packets failed: " + (unsafe String(cString: strerror(errno)))
+                for i in interfaces.indices { failures[i] = reason }
                 break
             }
             for (i, interface) in interfaces.enumerated() where active[i] {
@@ -280,7 +282,7 @@ public final class LiveCaptureSet: PacketSource {
                     let n = interface.dispatch(body)
                     if n < 0 {
                         active[i] = false
-                        failure = "\(interface.name): capture failed (the interface went away?)"
+                        failures[i] = "capture failed (the interface went away?)"
                         break
                     }
                     if n == 0 { break }
@@ -307,6 +309,9 @@ public final class LiveCaptureSet: PacketSource {
             result.stats.linkTypes = interface.stats.packets > 0 ? [interface.linkType: interface.stats.packets] : [:]
             result.opened = true
             result.live = interface.statistics()
+            if let reason = failures[interface.input] {
+                result.error = CaptureError(file: interface.name, offset: 0, kind: .io, reason)
+            }
             return result
         }
     }

@@ -108,6 +108,6 @@ public struct RunRecord: Sendable, Codable, Equatable {
                   })
     }
 
-    /// Statuses that mean blocked or failed.
-    public static let failures: Set<String> = ["blocked_reset", "blocked_icmp", "blocked_silent", "handshake_failed"]
+    /// Statuses that mean blocked or failed (the audit's own definition, as stored strings).
+    public static let failures = Set(RequirementStatus.allCases.filter(\.isFailure).map(\.rawValue))
 }
