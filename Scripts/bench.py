@@ -90,11 +90,14 @@ def main(argv):
         path = os.path.join(a.captures, name)
         packets, data_bytes = capinfo(path)
         best = {}
+        rounds = []  # per interleaved round: label -> seconds (paired ratios cancel the host's drift)
         for _ in range(a.runs):
+            rounds.append({})
             for label, cmd in tools:
                 if label.startswith("tshark") and _ > 0:
                     continue  # one tshark run is plenty: it is 30-60x slower
                 seconds, cpu, rss, status = run(cmd(path))
+                rounds[-1][label] = seconds
                 prev = best.get(label)
                 if prev is None or seconds < prev[0]:
                     best[label] = (seconds, cpu, rss, status)
@@ -117,6 +120,11 @@ def main(argv):
                   "time, %.2fx CPU (audit flows / --no-classify)" % (
                       ndpi[0] / base, ndpi[1] / best["audit flows"][1], base / flows_only[0],
                       best["audit flows"][1] / flows_only[1]))
+            paired = sorted(r["ndpiReader -q"] / r["audit flows"] for r in rounds
+                            if "ndpiReader -q" in r and "audit flows" in r)
+            if len(paired) > 1:
+                print("  ndpiReader / audit flows within each round (by time): min %.1fx, median %.1fx, max %.1fx" % (
+                    paired[0], paired[len(paired) // 2], paired[-1]))
     if a.allocations:
         allocations(audit)
     return 0
