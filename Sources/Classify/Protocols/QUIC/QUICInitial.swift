@@ -97,39 +97,63 @@ struct QUICInitialKeys {
     var keyBytes: [UInt8]
     var headerProtectionBytes: [UInt8]
 
+    /// HMAC key schedules of the v1 and v2 salts, the versions nearly every flow uses: the
+    /// extraction then costs two SHA-256 blocks instead of four.
+    private static let v1Salt = HMACSHA256(key: QUICVersion(1).salt)
+    private static let v2Salt = HMACSHA256(key: QUICVersion(0x6B33_43CF).salt)
+
     /// Keys for the client (`client in`) or server (`server in`) from the client's first
     /// Destination Connection ID.
     init(version: QUICVersion, connectionID: [UInt8], client: Bool) {
-        let initial = HKDFSHA256.extract(salt: version.salt, inputKeyMaterial: connectionID)
-        let secret = HKDFSHA256.expandLabels(initial, [(client ? "client in" : "server in", 32)])[0]
-        let derived = HKDFSHA256.expandLabels(secret, [(version.labelPrefix + "key", 16), (version.labelPrefix + "iv", 12),
-                                                        (version.labelPrefix + "hp", 16)])
-        keyBytes = derived[0]
+        let salt = version.number == 1 ? Self.v1Salt : version.isV2 ? Self.v2Salt : HMACSHA256(key: version.salt)
+        // HKDF-Extract(salt, IKM) = HMAC(salt, IKM) (RFC 5869 §2.2).
+        let initial = HMACSHA256(key: salt.authenticationCode(connectionID))
+        let secret = HMACSHA256(key: initial.expandLabel(client ? "client in" : "server in", length: 32))
+        keyBytes = secret.expandLabel(version.labelPrefix + "key", length: 16)
         key = SymmetricKey(data: keyBytes)
-        iv = derived[1]
-        headerProtectionBytes = derived[2]
+        iv = secret.expandLabel(version.labelPrefix + "iv", length: 12)
+        headerProtectionBytes = secret.expandLabel(version.labelPrefix + "hp", length: 16)
         headerProtection = SymmetricKey(data: headerProtectionBytes)
     }
 }
 
-/// HKDF with SHA-256 (RFC 5869) and TLS 1.3's HKDF-Expand-Label (RFC 8446 §7.1), on HMAC.
-enum HKDFSHA256 {
-    static func extract(salt: [UInt8], inputKeyMaterial: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: inputKeyMaterial, using: SymmetricKey(data: salt)))
+/// HMAC-SHA-256 (RFC 2104) of one key, its padded key hashed once into the inner and outer
+/// states and copied for each message. (swift-crypto's generic `HMAC` rebuilds the padded key in
+/// secure memory for every key and took ~47 k instructions per label; QUIC derives four labels
+/// per flow.)
+struct HMACSHA256 {
+    private var inner = SHA256()
+    private var outer = SHA256()
+
+    init(key: [UInt8]) {
+        // Keys longer than a block are hashed first (RFC 2104 §2); QUIC's are 20 and 32 bytes.
+        let short = key.count > 64 ? Array(SHA256.hash(data: key)) : key
+        var pad = [UInt8](repeating: 0x36, count: 64)
+        for i in short.indices { pad[i] ^= short[i] }
+        inner.update(data: pad)
+        for i in pad.indices { pad[i] ^= 0x36 ^ 0x5C }
+        outer.update(data: pad)
     }
 
-    /// `HKDF-Expand-Label(secret, label, "", length)` with the `tls13 ` prefix, for several labels
-    /// of one secret. Each output here is at most one SHA-256 block (32 bytes), which HKDF-Expand
-    /// makes as `T(1) = HMAC(secret, info | 0x01)`; the HMAC key schedule is computed once and
-    /// copied for each label (the derivation ran per QUIC flow and dominated its cost).
-    static func expandLabels(_ secret: [UInt8], _ requests: [(label: String, length: Int)]) -> [[UInt8]] {
-        let keyed = HMAC<SHA256>(key: SymmetricKey(data: secret))
-        return requests.map { label, length in
-            let full = Array(("tls13 " + label).utf8)
-            var mac = keyed
-            mac.update(data: [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(full.count)] + full + [0, 1])
-            return Array(Array(mac.finalize()).prefix(min(length, 32)))
-        }
+    func authenticationCode(_ message: [UInt8]) -> [UInt8] {
+        var inside = inner
+        inside.update(data: message)
+        var outside = outer
+        unsafe inside.finalize().withUnsafeBytes { unsafe outside.update(bufferPointer: $0) }
+        return unsafe outside.finalize().withUnsafeBytes { unsafe Array($0) }
+    }
+
+    /// `HKDF-Expand-Label(secret, label, "", length)` with the `tls13 ` prefix (RFC 8446 §7.1) for
+    /// this key as the secret. Each output here is at most one SHA-256 block (32 bytes), which
+    /// HKDF-Expand makes as `T(1) = HMAC(secret, info | 0x01)` (RFC 5869 §2.3).
+    func expandLabel(_ label: String, length: Int) -> [UInt8] {
+        let full = Array(("tls13 " + label).utf8)
+        var info: [UInt8] = [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(full.count)]
+        info.reserveCapacity(full.count &+ 5)
+        info += full
+        info.append(0)  // empty context
+        info.append(1)  // T(1)
+        return Array(authenticationCode(info).prefix(min(length, 32)))
     }
 }
 
@@ -195,11 +219,11 @@ struct QUICLongHeader {
         // Header protection sample: 16 bytes starting 4 bytes after the packet number's start.
         let sampleStart = packetNumberOffset &+ 4
         guard b.has(16, at: sampleStart), sampleStart &+ 16 <= end else { return nil }
-        var mask = (0..<16).map { b[sampleStart &+ $0] }
+        var mask = b.array(sampleStart..<(sampleStart &+ 16))
         do { try AES.permute(&mask, key: keys.headerProtection) } catch { return nil }
         let first = firstByte ^ (mask[0] & 0x0F)
         let numberLength = Int(first & 0x3) &+ 1
-        var header = (start..<packetNumberOffset).map { b[$0] }
+        var header = b.array(start..<packetNumberOffset)
         header[0] = first
         var packetNumber: UInt64 = 0
         for i in 0..<numberLength {
@@ -209,8 +233,8 @@ struct QUICLongHeader {
         }
         let payloadStart = packetNumberOffset &+ numberLength
         guard end &- payloadStart > 16 else { return nil }
-        let ciphertext = (payloadStart..<(end &- 16)).map { b[$0] }
-        let tag = ((end &- 16)..<end).map { b[$0] }
+        let ciphertext = b.array(payloadStart..<(end &- 16))
+        let tag = b.array((end &- 16)..<end)
         var nonce = keys.iv
         for i in 0..<8 { nonce[11 &- i] ^= UInt8(truncatingIfNeeded: packetNumber >> UInt64(8 &* i)) }
         do {

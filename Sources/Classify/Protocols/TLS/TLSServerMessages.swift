@@ -75,20 +75,25 @@ public enum CertificateNames {
         // issuer, validity, subject, spki, [1]?, [2]?, [3] extensions? } ... }
         guard let certificate = DER.element(der, at: 0), certificate.tag == 0x30,
               let tbs = DER.element(der, at: certificate.content.lowerBound), tbs.tag == 0x30 else { return [] }
-        var fields: [DER.Element] = []
-        var at = tbs.content.lowerBound
-        while at < tbs.content.upperBound, fields.count < 12, let e = DER.element(der, at: at) {
-            fields.append(e)
-            at = e.content.upperBound
+        var fields = DER.Children(of: tbs, limit: 12)
+        var subject: DER.Element?
+        var extensions: DER.Element?
+        var index = 0
+        var subjectIndex = 4
+        while let field = fields.next(der) {
+            if index == 0 && field.tag == 0xA0 { subjectIndex = 5 }
+            if index == subjectIndex { subject = field }
+            if field.tag == 0xA3 && extensions == nil { extensions = field }
+            index &+= 1
         }
-        let hasVersion = fields.first?.tag == 0xA0
-        let subjectIndex = hasVersion ? 5 : 4
         var names: [String] = []
-        if subjectIndex < fields.count {
-            names += commonNames(der, fields[subjectIndex])
-        }
-        if let extensions = fields.first(where: { $0.tag == 0xA3 }) {
-            for name in subjectAltNames(der, extensions) where !names.contains(name) { names.append(name) }
+        if let subject { commonNames(der, subject, into: &names) }
+        if let extensions {
+            // A certificate for a CDN lists hundreds of names: keep the order, find repeats by set.
+            var seen = Set(names)
+            subjectAltNames(der, extensions) { name in
+                if seen.insert(name).inserted { names.append(name) }
+            }
         }
         return names
     }
@@ -97,37 +102,39 @@ public enum CertificateNames {
     static let subjectAltNameOID: [UInt8] = [0x55, 0x1D, 0x11]
 
     /// Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }
-    private static func commonNames(_ der: Span<UInt8>, _ name: DER.Element) -> [String] {
-        var out: [String] = []
-        for set in DER.children(der, of: name) {
-            for pair in DER.children(der, of: set) {
-                let parts = DER.children(der, of: pair)
-                guard parts.count == 2, parts[0].tag == 0x06, DER.equals(der, parts[0].content, commonNameOID) else { continue }
-                out.append(der.text(parts[1].content))
+    private static func commonNames(_ der: Span<UInt8>, _ name: DER.Element, into out: inout [String]) {
+        var sets = DER.Children(of: name)
+        while let set = sets.next(der) {
+            var pairs = DER.Children(of: set)
+            while let pair = pairs.next(der) {
+                var parts = DER.Children(of: pair)
+                guard let type = parts.next(der), let value = parts.next(der), parts.next(der) == nil,
+                      type.tag == 0x06, DER.equals(der, type.content, commonNameOID) else { continue }
+                out.append(der.text(value.content))
             }
         }
-        return out
     }
 
     /// [3] { SEQUENCE OF Extension { extnID OID, critical BOOLEAN?, extnValue OCTET STRING } }
-    private static func subjectAltNames(_ der: Span<UInt8>, _ wrapper: DER.Element) -> [String] {
-        guard let list = DER.children(der, of: wrapper).first else { return [] }
-        var out: [String] = []
-        for ext in DER.children(der, of: list) {
-            let parts = DER.children(der, of: ext)
-            guard let oid = parts.first, oid.tag == 0x06, DER.equals(der, oid.content, subjectAltNameOID),
-                  let value = parts.last, value.tag == 0x04,
-                  let names = DER.element(der, at: value.content.lowerBound), names.tag == 0x30 else { continue }
+    private static func subjectAltNames(_ der: Span<UInt8>, _ wrapper: DER.Element, _ body: (String) -> Void) {
+        var wrapped = DER.Children(of: wrapper)
+        guard let list = wrapped.next(der) else { return }
+        var extensions = DER.Children(of: list)
+        while let ext = extensions.next(der) {
+            var parts = DER.Children(of: ext)
+            guard let oid = parts.next(der), oid.tag == 0x06, DER.equals(der, oid.content, subjectAltNameOID) else { continue }
+            var value = oid
+            while let next = parts.next(der) { value = next }
+            guard value.tag == 0x04, let names = DER.element(der, at: value.content.lowerBound), names.tag == 0x30 else { continue }
             // GeneralName dNSName is [2] IMPLICIT IA5String: tag 0x82.
-            for general in DER.children(der, of: names) where general.tag == 0x82 {
-                out.append(der.text(general.content))
+            var general = DER.Children(of: names)
+            while let name = general.next(der) {
+                if name.tag == 0x82 { body(der.text(name.content)) }
             }
         }
-        return out
     }
 }
 
-/// A minimal DER reader: one element's tag and content range, and an element's children.
 enum DER {
     struct Element {
         var tag: UInt8
@@ -151,15 +158,26 @@ enum DER {
         return Element(tag: tag, content: at..<(at &+ length))
     }
 
-    static func children(_ b: Span<UInt8>, of parent: Element) -> [Element] {
-        var out: [Element] = []
-        var at = parent.content.lowerBound
-        while at < parent.content.upperBound, out.count < 64, let e = element(b, at: at),
-              e.content.upperBound <= parent.content.upperBound {
-            out.append(e)
-            at = e.content.upperBound
+    /// The elements inside `parent`, one at a time, without building an array (a certificate's
+    /// names took ~200 arrays per certificate that way): at most `limit`, and none that overruns
+    /// its parent.
+    struct Children {
+        var at: Int
+        let end: Int
+        var remaining: Int
+
+        init(of parent: Element, limit: Int = 64) {
+            at = parent.content.lowerBound
+            end = parent.content.upperBound
+            remaining = limit
         }
-        return out
+
+        mutating func next(_ b: Span<UInt8>) -> Element? {
+            guard at < end, remaining > 0, let e = DER.element(b, at: at), e.content.upperBound <= end else { return nil }
+            at = e.content.upperBound
+            remaining &-= 1
+            return e
+        }
     }
 
     static func equals(_ b: Span<UInt8>, _ range: Range<Int>, _ bytes: [UInt8]) -> Bool {
