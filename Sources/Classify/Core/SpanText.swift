@@ -2,6 +2,11 @@
 // `Span`; callers check lengths first.
 
 import Wire
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 extension Span where Element == UInt8 {
     /// The bytes `range` as text: UTF-8, invalid sequences replaced (names and headers are copied
@@ -58,28 +63,28 @@ extension Span where Element == UInt8 {
         }
     }
 
-    /// The first index of `byte` in `range`, or nil.
+    /// The first index of `byte` in `range` (clamped to the span), or nil. (memchr: header
+    /// blocks are scanned for line ends byte by byte otherwise, a bounds check per byte.)
     func firstIndex(of byte: UInt8, in range: Range<Int>) -> Int? {
-        var i = Swift.max(0, range.lowerBound)
+        let start = Swift.max(0, range.lowerBound)
         let end = Swift.min(count, range.upperBound)
-        while i < end {
-            if self[i] == byte { return i }
-            i &+= 1
+        guard start < end else { return nil }
+        return unsafe withUnsafeBufferPointer { buffer in
+            let base = unsafe buffer.baseAddress!
+            guard let found = unsafe memchr(base + start, Int32(byte), end &- start) else { return nil }
+            return unsafe UnsafeRawPointer(found) - UnsafeRawPointer(base)
         }
-        return nil
     }
 
     /// The offset just past the first `\r\n\r\n` (or `\n\n`) at or after `from`, within `limit`
     /// bytes, or nil.
     func endOfHeaders(from: Int = 0, limit: Int) -> Int? {
         let end = Swift.min(count, limit)
-        var i = from
-        while i < end {
-            if self[i] == 0x0A {
-                if i &+ 1 < count && self[i &+ 1] == 0x0A { return i &+ 2 }
-                if i &+ 2 < count && self[i &+ 1] == 0x0D && self[i &+ 2] == 0x0A { return i &+ 3 }
-            }
-            i &+= 1
+        var at = from
+        while let i = firstIndex(of: 0x0A, in: at..<end) {
+            if i &+ 1 < count && self[i &+ 1] == 0x0A { return i &+ 2 }
+            if i &+ 2 < count && self[i &+ 1] == 0x0D && self[i &+ 2] == 0x0A { return i &+ 3 }
+            at = i &+ 1
         }
         return nil
     }
@@ -126,18 +131,13 @@ struct HeaderBlock {
     init(_ bytes: Span<UInt8>, from: Int, end: Int) {
         fields = []
         var start = from
-        var i = from
         let limit = Swift.min(end, bytes.count)
-        while i <= limit {
-            guard i == limit || bytes[i] == 0x0A else {
-                i &+= 1
-                continue
-            }
+        while start <= limit {
+            let i = bytes.firstIndex(of: 0x0A, in: start..<limit) ?? limit
             var lineEnd = i
             if lineEnd > start && bytes[lineEnd &- 1] == 0x0D { lineEnd &-= 1 }
             if lineEnd > start { field(bytes, start..<lineEnd) }
             start = i &+ 1
-            i &+= 1
         }
     }
 
@@ -174,6 +174,9 @@ extension String {
     }
 
     var trimmingSpaces: String {
+        // Header values arrive trimmed already: skip the `Character` walk when the ends are clean.
+        let isSpace = { (b: UInt8) in b == 0x20 || b == 0x09 }
+        if let f = utf8.first, let l = utf8.last, !isSpace(f), !isSpace(l), l != 0x0D { return self }
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }

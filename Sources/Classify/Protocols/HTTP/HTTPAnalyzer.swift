@@ -224,14 +224,16 @@ final class HTTPSession: ProtocolSession {
     }
 
     /// `host:port`, `[v6]:port` or a bare host.
+    /// (Searched in the UTF-8 view: `Character` search runs grapheme breaking over every byte.)
     static func splitAuthority(_ authority: String) -> (String, Int?) {
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            let host = String(authority[authority.index(after: authority.startIndex)..<close])
-            let rest = authority[authority.index(after: close)...]
-            return (host, rest.hasPrefix(":") ? Int(rest.dropFirst()) : nil)
+        let utf8 = authority.utf8
+        if utf8.first == UInt8(ascii: "["), let close = utf8.firstIndex(of: UInt8(ascii: "]")) {
+            let host = String(authority[utf8.index(after: utf8.startIndex)..<close])
+            let rest = authority[utf8.index(after: close)...]
+            return (host, rest.utf8.first == UInt8(ascii: ":") ? Int(rest.dropFirst()) : nil)
         }
-        if let colon = authority.lastIndex(of: ":"), authority.firstIndex(of: ":") == colon {
-            return (String(authority[..<colon]), Int(authority[authority.index(after: colon)...]))
+        if let colon = utf8.lastIndex(of: UInt8(ascii: ":")), utf8.firstIndex(of: UInt8(ascii: ":")) == colon {
+            return (String(authority[..<colon]), Int(authority[utf8.index(after: colon)...]))
         }
         return (authority, nil)
     }

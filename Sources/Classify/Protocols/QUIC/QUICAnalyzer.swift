@@ -156,7 +156,7 @@ struct QUICInitialReader {
         let end = min(start &+ data.count, Self.maximumCrypto)
         guard end > start else { return }
         if crypto.count < end { crypto += [UInt8](repeating: 0, count: end &- crypto.count) }
-        for i in start..<end { crypto[i] = data[i &- start] }
+        crypto.replaceSubrange(start..<end, with: data[0..<(end &- start)])
         covered.cover(start..<end)
     }
 

@@ -281,7 +281,7 @@ enum QUICFrames {
                     return out
                 }
                 at &+= n1
-                out.append((offset, (at..<(at &+ Int(length))).map { b[$0] }))
+                out.append((offset, b.array(at..<(at &+ Int(length)))))
                 at &+= Int(length)
             default:
                 return out  // CONNECTION_CLOSE or anything else ends what an Initial tells.

@@ -1,6 +1,5 @@
 import Wire
 import Crypto
-import Synchronization
 
 /// The JA4 client fingerprint of a ClientHello (FoxIO, https://github.com/FoxIO-LLC/ja4,
 /// `technical_details/JA4.md`): `t13d1516h2_8daaf6152771_e5627efa2ab1`.
@@ -23,6 +22,21 @@ public enum JA4 {
     }
 
     public static func fingerprint(_ hello: TLSClientHello, transport: Transport) -> String {
+        let lists = HashCache.countsAndHashes(hello)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        out.append(transport.rawValue.utf8.first ?? 0x74)
+        out += versionCode(hello.highestVersion).utf8
+        out.append(hello.extensionTypes.contains(TLSClientHello.Extension.serverName) ? 0x64 : 0x69)  // d / i
+        out += lists[0..<4]
+        out += alpnCode(hello.firstALPNBytes).utf8
+        out.append(0x5F)
+        out += lists[4...]
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The cipher and extension counts (`1516`) and the hashed `b_c` part of `hello`.
+    static func countsAndHashes(_ hello: TLSClientHello) -> [UInt8] {
         var ciphers = hello.cipherSuites.filter { !TLSVersion.isGREASE($0) }
         ciphers.sort()
         var extensionCount = 0
@@ -35,16 +49,11 @@ public enum JA4 {
         kept.sort()
         let signatures = hello.signatureAlgorithms.filter { !TLSVersion.isGREASE($0) }
         var out: [UInt8] = []
-        out.reserveCapacity(36)
-        out.append(transport.rawValue.utf8.first ?? 0x74)
-        out += versionCode(hello.highestVersion).utf8
-        out.append(hello.extensionTypes.contains(TLSClientHello.Extension.serverName) ? 0x64 : 0x69)  // d / i
+        out.reserveCapacity(29)
         appendTwoDigits(ciphers.count, to: &out)
         appendTwoDigits(extensionCount, to: &out)
-        out += alpnCode(hello.firstALPNBytes).utf8
-        out.append(0x5F)
-        out += HashCache.hashedParts(ciphers: ciphers, extensions: kept, signatures: signatures)
-        return String(decoding: out, as: UTF8.self)
+        out += hashedParts(ciphers: ciphers, extensions: kept, signatures: signatures)
+        return out
     }
 
     /// The `b_c` part (`8daaf6152771_e5627efa2ab1`) from the sorted lists: two SHA-256 hashes.
@@ -66,30 +75,34 @@ public enum JA4 {
         return out
     }
 
-    /// The hashed parts by their inputs. A device offers the same ClientHello on every connection
-    /// (a capture of a store holds thousands of flows from a handful of TLS stacks: 5,387 JA4s but
-    /// 181 distinct ones in the benchmark's mix.pcapng), and two SHA-256 runs plus the hex lists
-    /// cost ~30 k instructions where a lookup costs ~2 k. Bounded: emptied when it reaches
-    /// `capacity` entries, so memory stays flat on hostile captures with ever-new ClientHellos.
+    /// The counts and hashed parts by the ClientHello's lists as sent. A device offers the same
+    /// ClientHello on every connection (a capture of a store holds thousands of flows from a
+    /// handful of TLS stacks: 5,387 JA4s but 181 distinct ones in the benchmark's mix.pcapng), and
+    /// sorting, two SHA-256 runs and the hex lists cost ~30 k instructions where a lookup costs
+    /// ~2 k. The key holds the hello's own arrays (no copy).
     enum HashCache {
         struct Key: Hashable {
             var ciphers: [UInt16]
             var extensions: [UInt16]
             var signatures: [UInt16]
+
+            func hash(into hasher: inout Hasher) {
+                func combine(_ list: [UInt16]) {
+                    hasher.combine(list.count)
+                    unsafe list.withUnsafeBytes { unsafe hasher.combine(bytes: $0) }
+                }
+                combine(ciphers)
+                combine(extensions)
+                combine(signatures)
+            }
         }
 
-        static let capacity = 4096
-        static let entries = Mutex<[Key: [UInt8]]>([:])
+        static let entries = MemoCache<Key, [UInt8]>(capacity: 4096)
 
-        static func hashedParts(ciphers: [UInt16], extensions: [UInt16], signatures: [UInt16]) -> [UInt8] {
-            let key = Key(ciphers: ciphers, extensions: extensions, signatures: signatures)
-            if let known = entries.withLock({ $0[key] }) { return known }
-            let parts = JA4.hashedParts(ciphers: ciphers, extensions: extensions, signatures: signatures)
-            entries.withLock {
-                if $0.count >= capacity { $0.removeAll(keepingCapacity: true) }
-                $0[key] = parts
-            }
-            return parts
+        static func countsAndHashes(_ hello: TLSClientHello) -> [UInt8] {
+            let key = Key(ciphers: hello.cipherSuites, extensions: hello.extensionTypes,
+                          signatures: hello.signatureAlgorithms)
+            return entries.value(key) { JA4.countsAndHashes(hello) }
         }
     }
 
