@@ -63,15 +63,14 @@ struct FragmentEntry {
         // `covered` is sorted and disjoint: copy the stretches between the ranges that intersect.
         for range in covered where range.upperBound > offset && range.lowerBound < end {
             overlapped = true
-            while position < min(range.lowerBound, end) {
-                data[position] = bytes[position &- offset]
-                position &+= 1
+            let stretchEnd = min(range.lowerBound, end)
+            if position < stretchEnd {
+                data.overwrite(at: position, with: bytes, (position &- offset)..<(stretchEnd &- offset))
             }
             position = max(position, range.upperBound)
         }
-        while position < end {
-            data[position] = bytes[position &- offset]
-            position &+= 1
+        if position < end {
+            data.overwrite(at: position, with: bytes, (position &- offset)..<(end &- offset))
         }
         covered.append(offset..<end)
         covered.sort { $0.lowerBound < $1.lowerBound }

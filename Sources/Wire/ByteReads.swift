@@ -57,3 +57,33 @@ extension Span where Element == UInt8 {
         offset >= 0 && count >= 0 && offset <= self.count && count <= self.count &- offset
     }
 }
+
+// Bytes kept beyond the packet (a stream's first bytes, a reassembled datagram) are copied out of
+// the capture's buffer in one move: copied element by element through spans, a bounds check per
+// byte, the payloads kept for the finish cost 1.5% of the reading thread.
+extension Array where Element == UInt8 {
+    /// A copy of the bytes of `span`.
+    @inlinable
+    package init(span: Span<UInt8>) {
+        self = unsafe span.withUnsafeBufferPointer { unsafe Array($0) }
+    }
+
+    /// Appends the bytes of `span`.
+    @inlinable
+    package mutating func append(span: Span<UInt8>) {
+        unsafe span.withUnsafeBufferPointer { unsafe append(contentsOf: $0) }
+    }
+
+    /// Overwrites `self[at ..< at + range.count]` with `source[range]`; both ranges must be in bounds.
+    @inlinable
+    package mutating func overwrite(at at: Int, with source: Span<UInt8>, _ range: Range<Int>) {
+        precondition(at >= 0 && at &+ range.count <= count)
+        let part = source.extracting(range)
+        unsafe withUnsafeMutableBufferPointer { target in
+            unsafe part.withUnsafeBufferPointer { bytes in
+                guard let from = bytes.baseAddress, let to = target.baseAddress else { return }
+                unsafe (to + at).update(from: from, count: bytes.count)
+            }
+        }
+    }
+}

@@ -1,3 +1,5 @@
+import Wire
+
 /// The first bytes of one direction of a TCP connection, put back in order for the parsers.
 ///
 /// Contract:
@@ -201,22 +203,5 @@ struct StreamPrefix {
         held = []
         early = []
         earlyBytes = 0
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// A copy of the bytes of `span`.
-    init(span: Span<UInt8>) {
-        self.init(repeating: 0, count: span.count)
-        var out = mutableSpan
-        for i in 0..<span.count { out[i] = span[i] }
-    }
-
-    /// Appends the bytes of `span` (one capacity check, then element copies through a span).
-    mutating func append(span: Span<UInt8>) {
-        let start = count
-        append(contentsOf: repeatElement(0, count: span.count))
-        var out = mutableSpan
-        for i in 0..<span.count { out[start &+ i] = span[i] }
     }
 }

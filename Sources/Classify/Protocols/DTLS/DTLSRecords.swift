@@ -80,7 +80,7 @@ struct DTLSHandshakeAssembler {
             guard !delivered.contains(sequence) else { continue }
             var message = messages[sequence] ?? Message(type: type, bytes: [UInt8](repeating: 0, count: length))
             guard message.bytes.count == length, messages.count < 8 || messages[sequence] != nil else { continue }
-            for i in 0..<fragment { message.bytes[offset &+ i] = b[start &+ i] }
+            message.bytes.overwrite(at: offset, with: b, start..<(start &+ fragment))
             message.covered.cover(offset..<(offset &+ fragment))
             if message.isComplete || length == 0 {
                 messages[sequence] = nil

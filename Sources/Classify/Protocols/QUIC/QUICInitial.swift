@@ -183,11 +183,11 @@ struct QUICLongHeader {
         var at = start &+ 5
         let dcidLength = Int(b[at])
         guard dcidLength <= 20 || version.isGoogle, b.has(dcidLength &+ 1, at: at &+ 1) else { return nil }
-        let dcid = (0..<dcidLength).map { b[at &+ 1 &+ $0] }
+        let dcid = b.array((at &+ 1)..<(at &+ 1 &+ dcidLength))
         at &+= 1 &+ dcidLength
         let scidLength = Int(b[at])
         guard scidLength <= 20 || version.isGoogle, b.has(scidLength, at: at &+ 1) else { return nil }
-        let scid = (0..<scidLength).map { b[at &+ 1 &+ $0] }
+        let scid = b.array((at &+ 1)..<(at &+ 1 &+ scidLength))
         at &+= 1 &+ scidLength
         let type = (b[start] >> 4) & 0x3
         let isInitial = version.number != 0 && type == version.initialType

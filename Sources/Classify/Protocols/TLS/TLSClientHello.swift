@@ -112,7 +112,7 @@ public struct TLSClientHello: Sendable, Equatable {
                 let end = min(at &+ 1 &+ n, r.upperBound)
                 if end > at &+ 1 {
                     if alpn.isEmpty {
-                        firstALPNBytes = (at &+ 1..<end).map { b[$0] }
+                        firstALPNBytes = b.array((at &+ 1)..<end)
                     }
                     alpn.append(b.text((at &+ 1)..<end))
                 }
@@ -133,7 +133,7 @@ public struct TLSClientHello: Sendable, Equatable {
         case Extension.encryptedClientHello:
             hasEncryptedClientHello = true
         case Extension.quicTransportParameters, Extension.quicTransportParametersDraft:
-            quicTransportParameters = r.map { b[$0] }
+            quicTransportParameters = b.array(r)
         default:
             break
         }
