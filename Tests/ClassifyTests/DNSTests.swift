@@ -147,4 +147,57 @@ func parse(_ bytes: [UInt8], lax: Bool = false) -> DNSMessage? {
             }
         }
     }
+
+    /// A message as a resolver sends it: one question; a response answers it with one address.
+    static func message(id: UInt16, name: String, type: UInt16, answer: [UInt8]? = nil) -> [UInt8] {
+        var m: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), answer == nil ? 0x01 : 0x81, answer == nil ? 0x00 : 0x80,
+                          0, 1, 0, answer == nil ? 0 : 1, 0, 0, 0, 0]
+        for label in name.split(separator: ".") {
+            m.append(UInt8(label.utf8.count))
+            m += Array(label.utf8)
+        }
+        m += [0, UInt8(type >> 8), UInt8(type & 0xFF), 0, 1]
+        if let answer {
+            m += [0xC0, 0x0C, UInt8(type >> 8), UInt8(type & 0xFF), 0, 1, 0, 0, 0x01, 0x2C, 0, UInt8(answer.count)]
+            m += answer
+        }
+        return m
+    }
+
+    /// Queries are read when the flow ends (off the reading thread), responses as they come: the
+    /// questions still come out in the order of the messages, answered out of order or not at all.
+    @Test func questionsKeepTheOrderOfTheMessages() throws {
+        var c = Conversation(proto: .udp, client: IPAddress("192.168.1.20")!, clientPort: 40000,
+                             server: IPAddress("192.168.1.1")!, serverPort: 53)
+        let messages: [(Bool, [UInt8])] = [
+            (true, Self.message(id: 1, name: "a.example.com", type: 1)),
+            (true, Self.message(id: 2, name: "b.example.com", type: 28)),
+            (false, Self.message(id: 2, name: "b.example.com", type: 28, answer: [UInt8](repeating: 0, count: 15) + [1])),
+            (false, Self.message(id: 1, name: "a.example.com", type: 1, answer: [203, 0, 113, 7])),
+            (true, Self.message(id: 3, name: "c.example.com", type: 1)),
+        ]
+        c.payloads = messages.map { .init(fromClient: $0.0, sequence: 0, bytes: $0.1, claimed: $0.1.count) }
+        var driver = ClassifierDriver()
+        let flow = driver.classify(c)
+        let dns = try #require(flow.facts.detail(DNSFacts.self))
+        #expect(dns.queries == [.init(name: "a.example.com", type: 1), .init(name: "b.example.com", type: 28),
+                                .init(name: "c.example.com", type: 1)])
+        #expect(dns.answers == [.address(IPAddress("::1")!), .address(IPAddress("203.0.113.7")!)])
+        #expect(driver.classifier.shared.names.name(for: IPAddress("203.0.113.7")!, client: c.client,
+                                                    at: 1_000_000_000 + 10_000_000) == "a.example.com")
+    }
+
+    /// A flow of many queries keeps the first 16 distinct ones, in order; repeats count once.
+    @Test func manyQueriesKeepTheFirstSixteen() throws {
+        var c = Conversation(proto: .udp, client: IPAddress("192.168.1.20")!, clientPort: 40001,
+                             server: IPAddress("192.168.1.1")!, serverPort: 53)
+        let names = (0..<40).map { "host\($0 / 2).example.com" }  // each asked twice
+        c.payloads = names.enumerated().map { i, name in
+            let m = Self.message(id: UInt16(i), name: name, type: 1)
+            return .init(fromClient: true, sequence: 0, bytes: m, claimed: m.count)
+        }
+        var driver = ClassifierDriver()
+        let dns = try #require(driver.classify(c).facts.detail(DNSFacts.self))
+        #expect(dns.queries == (0..<16).map { .init(name: "host\($0).example.com", type: 1) })
+    }
 }

@@ -133,6 +133,17 @@ final class DNSSession: ProtocolSession {
     var dns = DNSFacts()
     var mdns = MDNSFacts()
     var messages = 0
+    /// Questions not yet added to `dns.queries`, in message order: a query's bytes, read at the
+    /// finish, or a response's questions. A query says nothing the reading thread needs (only
+    /// answers feed the name cache), so its parse moves to the thread that finishes flows — a
+    /// third of the DNS work on the reading thread. Bounded by `maximumPending`.
+    private var pending: [PendingQuestions] = []
+    private static let maximumPending = 16
+
+    private enum PendingQuestions {
+        case query([UInt8])
+        case questions([DNSMessage.Question])
+    }
 
     init(multicast: Bool) {
         self.multicast = multicast
@@ -152,11 +163,44 @@ final class DNSSession: ProtocolSession {
                 return context.isFinal ? .done : .needMore
             }
             let message = bytes.extracting(2..<(2 &+ length))
-            if let m = DNSMessage(parsing: message, lax: true) { read(m, message, context: context) }
+            take(message, context: context)
             return .consumed(2 &+ length)
         }
-        if let m = DNSMessage(parsing: bytes, lax: true) { read(m, bytes, context: context) }
+        take(bytes, context: context)
         return .consumed(bytes.count)
+    }
+
+    private func take(_ message: Span<UInt8>, context: SessionContext) {
+        if !multicast, message.count >= 12, message[2] & 0x80 == 0 {
+            // A query: keep it for the finish (unless no question could be added any more).
+            if pending.isEmpty && dns.queries.count >= 16 { return }
+            pending.append(.query(Array(span: message)))
+            if pending.count >= Self.maximumPending { addPendingQuestions() }
+            return
+        }
+        if let m = DNSMessage(parsing: message, lax: true) { read(m, message, context: context) }
+    }
+
+    /// Adds the pending questions to the facts, in the order their messages came.
+    private func addPendingQuestions() {
+        for entry in pending {
+            switch entry {
+            case .query(let bytes):
+                guard let m = DNSMessage(parsing: bytes.span, lax: true) else { continue }
+                messages &+= 1
+                addQuestions(m.questions)
+            case .questions(let questions):
+                addQuestions(questions)
+            }
+        }
+        pending.removeAll()
+    }
+
+    private func addQuestions(_ questions: [DNSMessage.Question]) {
+        for q in questions where dns.queries.count < 16 {
+            let query = DNSFacts.Query(name: q.name, type: q.type)
+            if !dns.queries.contains(query) { dns.queries.append(query) }
+        }
     }
 
     private func read(_ m: DNSMessage, _ b: Span<UInt8>, context: SessionContext) {
@@ -165,9 +209,11 @@ final class DNSSession: ProtocolSession {
             readMulticast(m, b, context: context)
             return
         }
-        for q in m.questions where dns.queries.count < 16 {
-            let query = DNSFacts.Query(name: q.name, type: q.type)
-            if !dns.queries.contains(query) { dns.queries.append(query) }
+        if pending.isEmpty {
+            addQuestions(m.questions)
+        } else if dns.queries.count < 16 {
+            pending.append(.questions(m.questions))
+            if pending.count >= Self.maximumPending { addPendingQuestions() }
         }
         guard m.isResponse else { return }
         if dns.rcode == nil || m.rcode != 0 { dns.rcode = m.rcode }
@@ -243,6 +289,7 @@ final class DNSSession: ProtocolSession {
     }
 
     func finish(_ ending: FlowEnding, into facts: inout FlowFacts) {
+        addPendingQuestions()
         if multicast {
             facts.details.append(mdns)
         } else {
