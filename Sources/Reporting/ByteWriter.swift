@@ -83,28 +83,23 @@ extension MutableSpan where Element == UInt8 {
         putZeroPadded(value, width: n, &at)
     }
 
-    /// `"00"` … `"99"`: two digits per division by 100.
-    static var digitPairs: StaticString {
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
-    }
-
     @inline(__always)
     public mutating func putZeroPadded(_ value: UInt64, width: Int, _ at: inout Int) {
         guard width > 0 else { return }
-        Self.digitPairs.withUTF8Buffer { pairs in
-            unsafe withRoom(width, at: at) { target in
-                var v = value
-                var i = width
-                while i >= 2 {
-                    let q = v / 100
-                    let pair = Int(truncatingIfNeeded: v &- q &* 100) &* 2
-                    i &-= 2
-                    unsafe target[i] = unsafe pairs[pair]
-                    unsafe target[i &+ 1] = unsafe pairs[pair &+ 1]
-                    v = q
-                }
-                if i == 1 { unsafe target[0] = 0x30 &+ UInt8(truncatingIfNeeded: v % 10) }
+        unsafe withRoom(width, at: at) { target in
+            // Two digits per division by 100 (a multiplication), from the right.
+            var v = value
+            var i = width
+            while i >= 2 {
+                let q = v / 100
+                let pair = UInt8(truncatingIfNeeded: v &- q &* 100)
+                let tens = pair / 10
+                i &-= 2
+                unsafe target[i] = 0x30 &+ tens
+                unsafe target[i &+ 1] = 0x30 &+ (pair &- tens &* 10)
+                v = q
             }
+            if i == 1 { unsafe target[0] = 0x30 &+ UInt8(truncatingIfNeeded: v % 10) }
         }
         at &+= width
     }

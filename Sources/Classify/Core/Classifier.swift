@@ -107,8 +107,8 @@ struct ClassifierCore {
     private let probeBudgets: [(bytes: Int, datagrams: Int)]
     private let transportMasks: (tcp: UInt64, udp: UInt64)
     /// Per port: which analyzers list it as a hint (TCP and UDP).
-    private let tcpHints: [UInt64]
-    private let udpHints: [UInt64]
+    private let tcpHints: PortHints
+    private let udpHints: PortHints
     private var flows: [FlowInspection] = []
     /// Payload state of flows with payload, indexed by `FlowInspection.payload`; freed entries are
     /// reused (no allocation per flow once the array has grown).
@@ -124,18 +124,18 @@ struct ClassifierCore {
         self.analyzers = analyzers
         self.probeBudgets = analyzers.map { ($0.probeBytes, $0.probeDatagrams) }
         var tcp: UInt64 = 0, udp: UInt64 = 0
-        var tcpHints = [UInt64](repeating: 0, count: 65_536)
-        var udpHints = [UInt64](repeating: 0, count: 65_536)
+        var tcpHints = PortHints()
+        var udpHints = PortHints()
         for (i, analyzer) in analyzers.enumerated() {
             let bit = UInt64(1) << UInt64(i)
             for transport in analyzer.transports {
                 switch transport {
                 case .tcp:
                     tcp |= bit
-                    for port in analyzer.hintPorts { tcpHints[Int(port)] |= bit }
+                    for port in analyzer.hintPorts { tcpHints.add(bit, port: port) }
                 case .udp:
                     udp |= bit
-                    for port in analyzer.hintPorts { udpHints[Int(port)] |= bit }
+                    for port in analyzer.hintPorts { udpHints.add(bit, port: port) }
                 }
             }
         }
@@ -163,11 +163,11 @@ struct ClassifierCore {
         switch flow.protocolNumber {
         case .tcp:
             candidates = transportMasks.tcp
-            hinted = tcpHints[Int(flow.responderPort)] | tcpHints[Int(flow.originatorPort)]
+            hinted = tcpHints[flow.responderPort] | tcpHints[flow.originatorPort]
         case .udp:
             transport = .udp
             candidates = transportMasks.udp
-            hinted = udpHints[Int(flow.responderPort)] | udpHints[Int(flow.originatorPort)]
+            hinted = udpHints[flow.responderPort] | udpHints[flow.originatorPort]
             if !shared.media.isEmpty,
                let expected = shared.media.match(flow.originator, flow.originatorPort, flow.responder,
                                                  flow.responderPort, at: flow.time) {
@@ -207,7 +207,7 @@ struct ClassifierCore {
                     stream.finish { bytes, isFinal in
                         handleStream(slot, p, direction, bytes, isFinal: isFinal, time: time, sourceMAC: 0)
                     }
-                    putStream(p, direction, stream)
+                    putStream(p, direction, &stream)
                 }
             }
             session = payloads[p].session.take()
@@ -299,7 +299,7 @@ struct ClassifierCore {
         if stream.ended == .gap || stream.ended == .overflow { noteStreamEnd(p, stream.ended) }
         bufferedBytes &+= stream.memory &- before
         if bufferedBytes > stats.peakBufferedBytes { stats.peakBufferedBytes = bufferedBytes }
-        putStream(p, direction, stream)
+        putStream(p, direction, &stream)
 
         if let other = payloads[p].refeed {
             // A protocol matched on this direction: its session reads the other one from the start.
@@ -310,7 +310,7 @@ struct ClassifierCore {
                 handleStream(slot, p, other, bytes, isFinal: isFinal, time: time, sourceMAC: 0)
             }
             bufferedBytes &+= otherStream.memory &- otherBefore
-            putStream(p, other, otherStream)
+            putStream(p, other, &otherStream)
         }
         if flows[slot].phase == .done || (payloads[p].streams.0.isEnded && payloads[p].streams.1.isEnded)
             || (flows[slot].phase == .session && !(payloads[p].session?.wantsMore ?? false)) {
@@ -433,8 +433,35 @@ struct ClassifierCore {
         return stream
     }
 
-    private mutating func putStream(_ p: Int, _ direction: Direction, _ stream: StreamPrefix) {
-        if direction == .fromOriginator { payloads[p].streams.0 = stream } else { payloads[p].streams.1 = stream }
+    /// Puts `stream` back by swapping (assigned, it was copied: a retain of each of its buffers per
+    /// segment, and a release of the copy left behind).
+    private mutating func putStream(_ p: Int, _ direction: Direction, _ stream: inout StreamPrefix) {
+        if direction == .fromOriginator { swap(&stream, &payloads[p].streams.0) } else { swap(&stream, &payloads[p].streams.1) }
+    }
+}
+
+/// Which analyzers (one bit each) list a port among their hints. A table of 65,536 masks (512 KiB)
+/// missed the cache on every flow's ephemeral port; a few dozen ports have hints, so an 8 KiB
+/// bitmap says whether to look further, and only those ports are searched.
+struct PortHints {
+    private var hasHints = [UInt64](repeating: 0, count: 65_536 / 64)
+    private var ports: [UInt16] = []
+    private var masks: [UInt64] = []
+
+    mutating func add(_ bit: UInt64, port: UInt16) {
+        hasHints[Int(port >> 6)] |= UInt64(1) << UInt64(port & 63)
+        if let i = ports.firstIndex(of: port) {
+            masks[i] |= bit
+        } else {
+            ports.append(port)
+            masks.append(bit)
+        }
+    }
+
+    subscript(port: UInt16) -> UInt64 {
+        guard hasHints[Int(port >> 6)] & (UInt64(1) << UInt64(port & 63)) != 0,
+              let i = ports.firstIndex(of: port) else { return 0 }
+        return masks[i]
     }
 }
 
