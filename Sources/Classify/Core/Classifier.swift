@@ -441,27 +441,26 @@ struct ClassifierCore {
 }
 
 /// Which analyzers (one bit each) list a port among their hints. A table of 65,536 masks (512 KiB)
-/// missed the cache on every flow's ephemeral port; a few dozen ports have hints, so an 8 KiB
-/// bitmap says whether to look further, and only those ports are searched.
+/// missed the cache on every flow's ephemeral port. Hinted ports fall in a few dozen blocks of 64
+/// ports: a 2 KiB index names each port's block, and only blocks with a hinted port have masks.
 struct PortHints {
-    private var hasHints = [UInt64](repeating: 0, count: 65_536 / 64)
-    private var ports: [UInt16] = []
+    /// Per block of 64 ports: 0, or 1 + the block's place in `masks`.
+    private var blockIndex = [UInt16](repeating: 0, count: 65_536 / 64)
     private var masks: [UInt64] = []
 
     mutating func add(_ bit: UInt64, port: UInt16) {
-        hasHints[Int(port >> 6)] |= UInt64(1) << UInt64(port & 63)
-        if let i = ports.firstIndex(of: port) {
-            masks[i] |= bit
-        } else {
-            ports.append(port)
-            masks.append(bit)
+        let block = Int(port >> 6)
+        if blockIndex[block] == 0 {
+            masks.append(contentsOf: repeatElement(0, count: 64))
+            blockIndex[block] = UInt16(masks.count / 64)
         }
+        masks[(Int(blockIndex[block]) &- 1) &* 64 &+ Int(port & 63)] |= bit
     }
 
     subscript(port: UInt16) -> UInt64 {
-        guard hasHints[Int(port >> 6)] & (UInt64(1) << UInt64(port & 63)) != 0,
-              let i = ports.firstIndex(of: port) else { return 0 }
-        return masks[i]
+        let place = Int(blockIndex[Int(port >> 6)])
+        guard place > 0 else { return 0 }
+        return masks[(place &- 1) &* 64 &+ Int(port & 63)]
     }
 }
 
