@@ -332,8 +332,10 @@ final class BackgroundFinisher: @unchecked Sendable {
             condition.unlock()
             switch item {
             case .flows(let batch):
-                for ended in batch {
-                    let flow = ended.finish()
+                // Finished in place, by index (a for-in loop copied each flow out of the batch: a
+                // retain and a release of everything it holds, and a copy of its record).
+                for i in batch.indices {
+                    let flow = batch[i].finish()
                     counts.count(flow)
                     sink(flow)
                 }

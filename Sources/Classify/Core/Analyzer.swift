@@ -127,16 +127,26 @@ public protocol ProtocolSession: AnyObject {
 /// How a flow ended, for outcomes that depend on what did not happen (a TLS ClientHello answered by
 /// silence or a reset).
 public struct FlowEnding: Sendable {
-    public var record: FlowRecord
+    /// Payload bytes each side sent (TCP: by sequence numbers).
+    public var originatorBytes: UInt64
+    public var responderBytes: UInt64
     /// TCP: the responder sent a RST (Zeek's history letter `r`).
     public var responderReset: Bool
     /// Whether the responder sent any payload at all.
     public var responderSentData: Bool
 
-    public init(record: FlowRecord) {
-        self.record = record
-        let history = record.history.string
-        self.responderReset = history.contains("r")
-        self.responderSentData = record.responderBytes > 0 || history.contains("d")
+    /// (Reads the history's letters in place: the record is not copied and no string is made,
+    /// once per flow on the finishing thread.)
+    public init(record: borrowing FlowRecord) {
+        originatorBytes = record.originatorBytes
+        responderBytes = record.responderBytes
+        var reset = false, data = false
+        for i in 0..<record.history.count {
+            let letter = record.history[i]
+            if letter == UInt8(ascii: "r") { reset = true }
+            if letter == UInt8(ascii: "d") { data = true }
+        }
+        responderReset = reset
+        responderSentData = record.responderBytes > 0 || data
     }
 }

@@ -270,7 +270,7 @@ final class TLSSession: ProtocolSession {
             tls.alertFrom = alert.from == .fromOriginator ? "originator" : "responder"
         }
         if clientHelloBytes != nil || serverHello != nil {
-            let wentOn = ending.record.originatorBytes > UInt64(consumed[0]) && ending.record.responderBytes > UInt64(consumed[1])
+            let wentOn = ending.originatorBytes > UInt64(consumed[0]) && ending.responderBytes > UInt64(consumed[1])
             tls.outcome = Self.outcome(serverHello: serverHello != nil, alert: alert != nil,
                                        applicationData: (applicationData[0] && applicationData[1]) || wentOn, ending: ending)
         }
