@@ -74,13 +74,28 @@ extension MutableSpan where Element == UInt8 {
     }
 
     public mutating func putDecimal(_ value: UInt64, _ at: inout Int) {
-        var n = 1
-        var limit: UInt64 = 10
-        while n < 20 && value >= limit {
+        putZeroPadded(value, width: Self.decimalDigits(value), &at)
+    }
+
+    /// How many decimal digits `value` has: a few comparisons (counting by multiplying by ten was
+    /// a chain of dependent multiplications, most of the cost of a 10-digit number).
+    @inline(__always)
+    static func decimalDigits(_ v: UInt64) -> Int {
+        if v < 100_000 {
+            if v < 100 { return v < 10 ? 1 : 2 }
+            return v < 1_000 ? 3 : v < 10_000 ? 4 : 5
+        }
+        if v < 10_000_000_000 {
+            if v < 10_000_000 { return v < 1_000_000 ? 6 : 7 }
+            return v < 100_000_000 ? 8 : v < 1_000_000_000 ? 9 : 10
+        }
+        var n = 11
+        var limit: UInt64 = 100_000_000_000
+        while n < 20 && v >= limit {
             n &+= 1
             limit = limit &* 10
         }
-        putZeroPadded(value, width: n, &at)
+        return n
     }
 
     @inline(__always)

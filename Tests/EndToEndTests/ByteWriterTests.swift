@@ -26,6 +26,13 @@ import Testing
             #expect(written { o, at in o.putDecimal(value, &at) } == String(value), "\(digits) digits")
         }
         #expect(written { o, at in o.putDecimal(0, &at) } == "0")
+        var power: UInt64 = 1
+        for _ in 0..<19 {
+            for v in [power - 1, power, power + 1] where v > 0 {
+                #expect(written { o, at in o.putDecimal(v, &at) } == String(v))
+            }
+            power *= 10
+        }
         #expect(written { o, at in o.putDecimal(UInt64.max, &at) } == "18446744073709551615")
         #expect(written { o, at in o.putZeroPadded(42, width: 6, &at) } == "000042")
         #expect(written { o, at in o.putZeroPadded(123_456_789, width: 9, &at) } == "123456789")
