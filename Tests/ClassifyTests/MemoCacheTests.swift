@@ -38,6 +38,12 @@ import TestSupport
         let other = JA4.fingerprint(fewer, transport: .tcp)
         #expect(other.hasPrefix("t13d3012h2_") && !other.contains("e8f1e7e78f70"))
         #expect(other.hasSuffix("_b26ce05bbdd6"))
+        // The same counts, one value changed: a different entry, not the first hello's.
+        var changed = hello
+        changed.cipherSuites[changed.cipherSuites.count - 1] &+= 1
+        let third = JA4.fingerprint(changed, transport: .tcp)
+        #expect(third.hasPrefix("t13d3112h2_") && !third.contains("e8f1e7e78f70") && third.hasSuffix("_b26ce05bbdd6"))
+        #expect(JA4.HashCache.countsAndHashes(changed) == JA4.countsAndHashes(changed))
     }
 
     /// Two certificates that differ only in the middle (the same first and last 64 bytes, so the

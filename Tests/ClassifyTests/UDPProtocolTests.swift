@@ -147,4 +147,23 @@ import Analysis
         #expect(Set(media.compactMap(\.facts.service)) == [.rtp, .rtcp])
         #expect(media.first { $0.facts.service == .rtp }?.facts.detail(RTPFacts.self)?.payloadTypes.contains(26) == true)
     }
+
+    /// QUIC PADDING is skipped 8 bytes at a time: the frames after it are found wherever the
+    /// padding ends, at every length and alignment.
+    @Test func quicPaddingOfEveryLengthEndsWhereTheNextFrameStarts() {
+        let crypto: [UInt8] = [0x06, 0x00, 0x03, 0xAA, 0xBB, 0xCC]  // CRYPTO offset 0, 3 bytes
+        for lead in 0..<3 {
+            for padding in 0..<40 {
+                let payload = [UInt8](repeating: 0x01, count: lead) + [UInt8](repeating: 0, count: padding) + crypto
+                let frames = QUICFrames.cryptoData(payload)
+                #expect(frames.count == 1 && frames.first?.0 == 0 && frames.first?.1 == [0xAA, 0xBB, 0xCC],
+                        "lead \(lead), padding \(padding)")
+                #expect(QUICFrames.endOfZeros(payload.span, from: lead) == lead + padding)
+            }
+        }
+        let zeros = [UInt8](repeating: 0, count: 21)
+        #expect(QUICFrames.endOfZeros(zeros.span, from: 0) == 21)
+        #expect(QUICFrames.endOfZeros(zeros.span, from: 21) == 21)
+        #expect(QUICFrames.cryptoData(zeros).isEmpty)
+    }
 }

@@ -250,6 +250,18 @@ struct QUICLongHeader {
 enum QUICFrames {
     /// (offset, bytes) of each CRYPTO frame; stops at the first frame type an Initial cannot carry.
     /// `google`: Google's T05x, whose CRYPTO frames have type 0x08 (an early draft's numbering).
+    /// The first offset at or after `start` that does not hold a zero byte (8 bytes per step: a
+    /// frame at a time, the padding took a switch per byte).
+    static func endOfZeros(_ b: Span<UInt8>, from start: Int) -> Int {
+        var at = start
+        unsafe b.withUnsafeBufferPointer { buffer in
+            let raw = unsafe UnsafeRawBufferPointer(buffer)
+            while at &+ 8 <= raw.count, unsafe raw.loadUnaligned(fromByteOffset: at, as: UInt64.self) == 0 { at &+= 8 }
+        }
+        while at < b.count && b[at] == 0 { at &+= 1 }
+        return at
+    }
+
     static func cryptoData(_ payload: [UInt8], google: Bool = false) -> [(UInt64, [UInt8])] {
         let b = payload.span
         var out: [(UInt64, [UInt8])] = []
@@ -257,7 +269,9 @@ enum QUICFrames {
         while at < b.count {
             let type = b[at]
             switch type {
-            case 0x00, 0x01:  // PADDING, PING
+            case 0x00:  // PADDING: one byte each, and they fill a client's Initial to 1,200 bytes
+                at = endOfZeros(b, from: at &+ 1)
+            case 0x01:  // PING
                 at &+= 1
             case 0x02, 0x03:  // ACK
                 at &+= 1
