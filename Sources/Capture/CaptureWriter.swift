@@ -51,7 +51,7 @@ public import Wire
         appendU32(UInt32(captured))
         appendU32(UInt32(clamping: record.originalLength))
         // One copy of the packet, not a capacity check per byte (this runs for every packet).
-        unsafe bytes.withUnsafeBufferPointer { unsafe buffer.append(contentsOf: $0) }
+        buffer.append(span: bytes)
         for _ in captured..<padded { buffer.append(0) }
         appendU32(UInt32(total))
         packets &+= 1

@@ -58,6 +58,12 @@ public struct History: Sendable, Equatable {
     /// Number of letters.
     public var count: Int { Int(length) }
 
+    /// Whether `letter` (ASCII, case as recorded) is in the history.
+    public func contains(_ letter: UInt8) -> Bool {
+        for i in 0..<Int(length) where letters[i] == letter { return true }
+        return false
+    }
+
     /// The letter at `index` (ASCII).
     public subscript(index: Int) -> UInt8 { letters[index] }
 

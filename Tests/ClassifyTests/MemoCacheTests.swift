@@ -29,7 +29,7 @@ import TestSupport
         let body = Array(stream[9..<(9 + length)])
         let parsed = TLSClientHello(parsing: body.span)
         let hello = try #require(parsed)
-        let fresh = JA4.countsAndHashes(hello)
+        let fresh = JA4.derivedCountsAndHashes(hello)
         #expect(JA4.HashCache.countsAndHashes(hello) == fresh)
         #expect(JA4.HashCache.countsAndHashes(hello) == fresh)
         #expect(JA4.fingerprint(hello, transport: .tcp) == "t13d3112h2_e8f1e7e78f70_b26ce05bbdd6")
@@ -43,7 +43,7 @@ import TestSupport
         changed.cipherSuites[changed.cipherSuites.count - 1] &+= 1
         let third = JA4.fingerprint(changed, transport: .tcp)
         #expect(third.hasPrefix("t13d3112h2_") && !third.contains("e8f1e7e78f70") && third.hasSuffix("_b26ce05bbdd6"))
-        #expect(JA4.HashCache.countsAndHashes(changed) == JA4.countsAndHashes(changed))
+        #expect(JA4.HashCache.countsAndHashes(changed) == JA4.derivedCountsAndHashes(changed))
     }
 
     /// Two certificates that differ only in the middle (the same first and last 64 bytes, so the

@@ -140,13 +140,7 @@ public struct FlowEnding: Sendable {
     public init(record: borrowing FlowRecord) {
         originatorBytes = record.originatorBytes
         responderBytes = record.responderBytes
-        var reset = false, data = false
-        for i in 0..<record.history.count {
-            let letter = record.history[i]
-            if letter == UInt8(ascii: "r") { reset = true }
-            if letter == UInt8(ascii: "d") { data = true }
-        }
-        responderReset = reset
-        responderSentData = record.responderBytes > 0 || data
+        responderReset = record.history.contains(UInt8(ascii: "r"))
+        responderSentData = record.responderBytes > 0 || record.history.contains(UInt8(ascii: "d"))
     }
 }

@@ -1,4 +1,9 @@
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Results of a pure function of message bytes, remembered across flows and threads.
 ///
@@ -25,4 +30,22 @@ final class MemoCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     var count: Int { entries.withLock { $0.count } }
+}
+
+/// Cache keys made of arrays of plain values (a ClientHello's lists, a certificate's bytes) compare
+/// with memcmp: an element-by-element compare of the whole key was most of the cost of a hit.
+extension Array where Element: BitwiseCopyable {
+    func hasSameBytes(as other: [Element]) -> Bool {
+        guard count == other.count else { return false }
+        guard !isEmpty else { return true }
+        return unsafe withUnsafeBytes { a in
+            unsafe other.withUnsafeBytes { b in unsafe memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+        }
+    }
+
+    /// Feeds the count and the bytes to `hasher` in one call.
+    func hashBytes(into hasher: inout Hasher) {
+        hasher.combine(count)
+        unsafe withUnsafeBytes { unsafe hasher.combine(bytes: $0) }
+    }
 }

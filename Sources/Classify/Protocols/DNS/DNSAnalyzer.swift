@@ -133,15 +133,19 @@ final class DNSSession: ProtocolSession {
     var dns = DNSFacts()
     var mdns = MDNSFacts()
     var messages = 0
-    /// Questions not yet added to `dns.queries`, in message order: a query's bytes, read at the
-    /// finish, or a response's questions. A query says nothing the reading thread needs (only
-    /// answers feed the name cache), so its parse moves to the thread that finishes flows — a
-    /// third of the DNS work on the reading thread. Bounded by `maximumPending`.
+    /// Questions not yet added to `dns.queries`, in message order: a query, read at the finish
+    /// from its bytes in `pendingBytes`, or a response's questions. A query says nothing the
+    /// reading thread needs (only answers feed the name cache), so its parse moves to the thread
+    /// that finishes flows — a third of the DNS work on the reading thread. Bounded by
+    /// `maximumPending` messages; the bytes share one buffer per flow.
     private var pending: [PendingQuestions] = []
+    private var pendingBytes: [UInt8] = []
     private static let maximumPending = 16
+    /// Distinct questions kept per flow.
+    private static let maximumQueries = 16
 
     private enum PendingQuestions {
-        case query([UInt8])
+        case query(Range<Int>)
         case questions([DNSMessage.Question])
     }
 
@@ -173,8 +177,10 @@ final class DNSSession: ProtocolSession {
     private func take(_ message: Span<UInt8>, context: SessionContext) {
         if !multicast, message.count >= 12, message[2] & 0x80 == 0 {
             // A query: keep it for the finish (unless no question could be added any more).
-            if pending.isEmpty && dns.queries.count >= 16 { return }
-            pending.append(.query(Array(span: message)))
+            if pending.isEmpty && dns.queries.count >= Self.maximumQueries { return }
+            let start = pendingBytes.count
+            pendingBytes.append(span: message)
+            pending.append(.query(start..<pendingBytes.count))
             if pending.count >= Self.maximumPending { addPendingQuestions() }
             return
         }
@@ -183,10 +189,11 @@ final class DNSSession: ProtocolSession {
 
     /// Adds the pending questions to the facts, in the order their messages came.
     private func addPendingQuestions() {
+        let bytes = pendingBytes
         for entry in pending {
             switch entry {
-            case .query(let bytes):
-                guard let m = DNSMessage(parsing: bytes.span, lax: true) else { continue }
+            case .query(let range):
+                guard let m = DNSMessage(parsing: bytes.span.extracting(range), lax: true) else { continue }
                 messages &+= 1
                 addQuestions(m.questions)
             case .questions(let questions):
@@ -194,10 +201,11 @@ final class DNSSession: ProtocolSession {
             }
         }
         pending.removeAll()
+        pendingBytes.removeAll()
     }
 
     private func addQuestions(_ questions: [DNSMessage.Question]) {
-        for q in questions where dns.queries.count < 16 {
+        for q in questions where dns.queries.count < Self.maximumQueries {
             let query = DNSFacts.Query(name: q.name, type: q.type)
             if !dns.queries.contains(query) { dns.queries.append(query) }
         }
@@ -211,7 +219,7 @@ final class DNSSession: ProtocolSession {
         }
         if pending.isEmpty {
             addQuestions(m.questions)
-        } else if dns.queries.count < 16 {
+        } else if dns.queries.count < Self.maximumQueries {
             pending.append(.questions(m.questions))
             if pending.count >= Self.maximumPending { addPendingQuestions() }
         }

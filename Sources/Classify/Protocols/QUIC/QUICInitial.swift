@@ -248,8 +248,6 @@ struct QUICLongHeader {
 
 /// Frames of a decrypted Initial packet (RFC 9000 §19): the CRYPTO data in it, by offset.
 enum QUICFrames {
-    /// (offset, bytes) of each CRYPTO frame; stops at the first frame type an Initial cannot carry.
-    /// `google`: Google's T05x, whose CRYPTO frames have type 0x08 (an early draft's numbering).
     /// The first offset at or after `start` that does not hold a zero byte (8 bytes per step: a
     /// frame at a time, the padding took a switch per byte).
     static func endOfZeros(_ b: Span<UInt8>, from start: Int) -> Int {
@@ -262,6 +260,8 @@ enum QUICFrames {
         return at
     }
 
+    /// (offset, bytes) of each CRYPTO frame; stops at the first frame type an Initial cannot carry.
+    /// `google`: Google's T05x, whose CRYPTO frames have type 0x08 (an early draft's numbering).
     static func cryptoData(_ payload: [UInt8], google: Bool = false) -> [(UInt64, [UInt8])] {
         let b = payload.span
         var out: [(UInt64, [UInt8])] = []

@@ -1,10 +1,5 @@
 import Wire
 import Crypto
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 
 /// The JA4 client fingerprint of a ClientHello (FoxIO, https://github.com/FoxIO-LLC/ja4,
 /// `technical_details/JA4.md`): `t13d1516h2_8daaf6152771_e5627efa2ab1`.
@@ -40,8 +35,9 @@ public enum JA4 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The cipher and extension counts (`1516`) and the hashed `b_c` part of `hello`.
-    static func countsAndHashes(_ hello: TLSClientHello) -> [UInt8] {
+    /// The cipher and extension counts (`1516`) and the hashed `b_c` part of `hello`, derived
+    /// (`HashCache` remembers them).
+    static func derivedCountsAndHashes(_ hello: TLSClientHello) -> [UInt8] {
         var ciphers = hello.cipherSuites.filter { !TLSVersion.isGREASE($0) }
         ciphers.sort()
         var extensionCount = 0
@@ -92,25 +88,14 @@ public enum JA4 {
             var signatures: [UInt16]
 
             func hash(into hasher: inout Hasher) {
-                func combine(_ list: [UInt16]) {
-                    hasher.combine(list.count)
-                    unsafe list.withUnsafeBytes { unsafe hasher.combine(bytes: $0) }
-                }
-                combine(ciphers)
-                combine(extensions)
-                combine(signatures)
+                ciphers.hashBytes(into: &hasher)
+                extensions.hashBytes(into: &hasher)
+                signatures.hashBytes(into: &hasher)
             }
 
-            /// memcmp per list: an element-by-element compare of ~60 values was most of a hit.
             static func == (a: Key, b: Key) -> Bool {
-                func same(_ x: [UInt16], _ y: [UInt16]) -> Bool {
-                    guard x.count == y.count else { return false }
-                    guard !x.isEmpty else { return true }
-                    return unsafe x.withUnsafeBytes { p in
-                        unsafe y.withUnsafeBytes { q in unsafe memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0 }
-                    }
-                }
-                return same(a.ciphers, b.ciphers) && same(a.extensions, b.extensions) && same(a.signatures, b.signatures)
+                a.ciphers.hasSameBytes(as: b.ciphers) && a.extensions.hasSameBytes(as: b.extensions)
+                    && a.signatures.hasSameBytes(as: b.signatures)
             }
         }
 
@@ -119,7 +104,7 @@ public enum JA4 {
         static func countsAndHashes(_ hello: TLSClientHello) -> [UInt8] {
             let key = Key(ciphers: hello.cipherSuites, extensions: hello.extensionTypes,
                           signatures: hello.signatureAlgorithms)
-            return entries.value(key) { JA4.countsAndHashes(hello) }
+            return entries.value(key) { JA4.derivedCountsAndHashes(hello) }
         }
     }
 

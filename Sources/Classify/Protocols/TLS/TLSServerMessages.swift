@@ -1,9 +1,4 @@
 import Wire
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 
 /// A TLS ServerHello body (RFC 8446 §4.1.3): version, the chosen cipher suite, and extensions
 /// (supported_versions gives TLS 1.3's real version; ALPN the chosen protocol).
@@ -92,13 +87,7 @@ public enum CertificateNames {
             }
         }
 
-        static func == (a: Certificate, b: Certificate) -> Bool {
-            guard a.bytes.count == b.bytes.count else { return false }
-            guard !a.bytes.isEmpty else { return true }
-            return unsafe a.bytes.withUnsafeBytes { x in
-                unsafe b.bytes.withUnsafeBytes { y in unsafe memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
-            }
-        }
+        static func == (a: Certificate, b: Certificate) -> Bool { a.bytes.hasSameBytes(as: b.bytes) }
     }
 
     static let byCertificate = MemoCache<Certificate, [String]>(capacity: 1024)
@@ -169,6 +158,7 @@ public enum CertificateNames {
     }
 }
 
+/// A minimal DER reader: one element's tag and content range, and an element's children.
 enum DER {
     struct Element {
         var tag: UInt8
