@@ -144,8 +144,14 @@ struct FlowOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How long after its TTL a DNS answer still names an address.", valueName: "duration"))
     var dnsGrace: DurationArgument = DurationArgument(argument: "5m")!
 
+    @Option(help: ArgumentHelp(
+        "1: everything on one thread (one-core machines, single-threaded benchmarks); 2: ended flows become facts and output on a second thread.",
+        valueName: "1|2"))
+    var threads: Int = 2
+
     func validate() throws {
         if maxFlows < 1 { throw ValidationError("--max-flows must be at least 1.") }
+        if threads != 1 && threads != 2 { throw ValidationError("--threads must be 1 or 2.") }
     }
 
     var options: CaptureRun.Options {
@@ -158,6 +164,7 @@ struct FlowOptions: ParsableArguments {
         o.decodeTunnels = !noTunnels
         o.classify = !noClassify
         o.classification.dnsGrace = dnsGrace.nanoseconds
+        o.finishingThread = threads == 2
         return o
     }
 }

@@ -88,6 +88,26 @@ import TestSupport
         #expect(r.stderr.contains("16 flows"))
     }
 
+    /// One thread or two: the same flows, in the same order, and the same audit.
+    @Test func oneThreadGivesTheSameOutputAsTwo() throws {
+        for capture in ["Captures/store-compliant.pcapng", "Captures/lan-multi.pcapng"] {
+            let two = try audit(["flows", "-q", capture])
+            let one = try audit(["flows", "-q", "--threads", "1", capture])
+            #expect(one.status == 0 && two.status == 0)
+            #expect(one.stdout.split(separator: "\n").count > 10)
+            #expect(one.stdout == two.stdout)
+        }
+        let arguments = ["Captures/store-blocked.pcapng", "--devices", "Captures/store-inventory.json", "-q", "--format", "json"]
+        let auditTwo = try audit(arguments)
+        let auditOne = try audit(arguments + ["--threads", "1"])
+        #expect(auditOne.status == 1 && auditTwo.status == 1)
+        #expect(auditOne.stdout.contains("\"blocked\""))
+        #expect(auditOne.stdout == auditTwo.stdout)
+        let three = try audit(["flows", "--threads", "3", "Captures/lan.pcap"])
+        #expect(three.status == 2)
+        #expect(three.stderr.contains("--threads must be 1 or 2"))
+    }
+
     @Test func standardInput() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.capture("lan.pcapng")))
         let r = try audit(["flows", "-q", "-"], stdin: data)
