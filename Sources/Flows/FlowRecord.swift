@@ -77,15 +77,15 @@ public struct FlowRecord: Sendable, Equatable {
         }
     }
 
-    static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
-
-    /// The 12 bytes of a uid: `C` plus base-62 digits of a mixed 64-bit number.
+    /// The 12 bytes of a uid: `C` plus base-62 digits (`0-9A-Za-z`) of a mixed 64-bit number.
     public static func uidBytes(_ number: UInt64) -> InlineArray<12, UInt8> {
         var x = FlowKey.mix(number &+ 0x5A5A_1234_9876_ABCD)
         var bytes: InlineArray<12, UInt8> = InlineArray(repeating: UInt8(ascii: "C"))
         for i in 1..<12 {
-            bytes[i] = alphabet[Int(x % 62)]
-            x /= 62
+            let q = x / 62
+            let digit = UInt8(truncatingIfNeeded: x &- q &* 62)
+            bytes[i] = digit < 10 ? 0x30 &+ digit : digit < 36 ? 0x41 &- 10 &+ digit : 0x61 &- 36 &+ digit
+            x = q
         }
         return bytes
     }

@@ -134,29 +134,80 @@ extension MutableSpan where Element == UInt8 {
         }
     }
 
+    /// An address as `IPAddress.description` writes it. IPv4 addresses (most of a capture's) are
+    /// written with one range check for all 15 bytes they may take.
     public mutating func putAddress(_ a: IPAddress, _ at: inout Int) {
-        a.write(to: &self, at: &at)
-    }
-
-    public mutating func putMAC(_ m: MACAddress, _ at: inout Int) {
-        for i in 0..<6 {
-            if i > 0 { put(UInt8(ascii: ":"), &at) }
-            let b = UInt8(truncatingIfNeeded: m.bits >> UInt64(40 - 8 * i))
-            put(hexDigit(b >> 4), &at)
-            put(hexDigit(b & 0xF), &at)
+        guard a.isIPv4 else {
+            a.write(to: &self, at: &at)
+            return
+        }
+        let v = a.ipv4Bits
+        at &+= unsafe withRoom(15, at: at) { target in
+            var n = 0
+            for i in 0..<4 {
+                if i > 0 {
+                    unsafe target[n] = UInt8(ascii: ".")
+                    n &+= 1
+                }
+                n &+= unsafe Self.putOctet(UInt8(truncatingIfNeeded: v >> UInt32(24 &- 8 &* i)), target + n)
+            }
+            return n
         }
     }
 
+    /// A decimal octet, without leading zeros; returns the digits written (1 to 3).
     @inline(__always)
-    func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble }
+    private static func putOctet(_ octet: UInt8, _ target: UnsafeMutablePointer<UInt8>) -> Int {
+        if octet >= 100 {
+            let hundreds = octet / 100
+            let rest = octet &- hundreds &* 100
+            let tens = rest / 10
+            unsafe target[0] = 0x30 &+ hundreds
+            unsafe target[1] = 0x30 &+ tens
+            unsafe target[2] = 0x30 &+ (rest &- tens &* 10)
+            return 3
+        }
+        if octet >= 10 {
+            let tens = octet / 10
+            unsafe target[0] = 0x30 &+ tens
+            unsafe target[1] = 0x30 &+ (octet &- tens &* 10)
+            return 2
+        }
+        unsafe target[0] = 0x30 &+ octet
+        return 1
+    }
+
+    /// `aa:bb:cc:dd:ee:ff`, lower case: 17 bytes, one range check.
+    public mutating func putMAC(_ m: MACAddress, _ at: inout Int) {
+        let bits = m.bits
+        unsafe withRoom(17, at: at) { target in
+            for i in 0..<6 {
+                let b = UInt8(truncatingIfNeeded: bits >> UInt64(40 &- 8 &* i))
+                if i > 0 { unsafe target[3 &* i &- 1] = UInt8(ascii: ":") }
+                unsafe target[3 &* i] = Self.hexDigit(b >> 4)
+                unsafe target[3 &* i &+ 1] = Self.hexDigit(b & 0xF)
+            }
+        }
+        at &+= 17
+    }
+
+    @inline(__always)
+    static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble }
 
     public mutating func putUID(_ number: UInt64, _ at: inout Int) {
         let b = FlowRecord.uidBytes(number)
-        for i in 0..<12 { put(b[i], &at) }
+        unsafe withRoom(12, at: at) { target in
+            for i in 0..<12 { unsafe target[i] = b[i] }
+        }
+        at &+= 12
     }
 
     public mutating func putHistory(_ h: History, _ at: inout Int) {
-        for i in 0..<h.count { put(h[i], &at) }
+        let count = h.count
+        unsafe withRoom(count, at: at) { target in
+            for i in 0..<count { unsafe target[i] = h[i] }
+        }
+        at &+= count
     }
 
     /// A JSON string literal (RFC 8259 §7); needs up to 6 bytes per input byte plus 2. Reads the
@@ -180,8 +231,8 @@ extension MutableSpan where Element == UInt8 {
                 case UInt8(ascii: "\t"): put("\\t", &at)
                 default:
                     put("\\u00", &at)
-                    put(hexDigit(b >> 4), &at)
-                    put(hexDigit(b & 0xF), &at)
+                    put(Self.hexDigit(b >> 4), &at)
+                    put(Self.hexDigit(b & 0xF), &at)
                 }
             }
             unsafe putRun(source, runStart..<source.count, &at)

@@ -1,4 +1,6 @@
+import Flows
 import Testing
+import Wire
 @testable import Reporting
 
 /// The text pieces every JSON line is made of, written with one range check and a bulk copy:
@@ -38,6 +40,38 @@ import Testing
         #expect(written { o, at in o.putZeroPadded(123_456_789, width: 9, &at) } == "123456789")
         #expect(written { o, at in o.putSeconds(1_700_000_003_271_923_000, &at) } == "1700000003.271923")
         #expect(written { o, at in o.putSeconds(-1_500, &at) } == "-0.000001500")
+    }
+
+    /// Addresses, MACs, uids and histories are written as their `description`s spell them, with
+    /// one range check each: every octet width in every position, IPv6 through the general path.
+    @Test func addressesMACsUIDsAndHistories() {
+        for octet: UInt32 in [0, 1, 9, 10, 99, 100, 199, 200, 255] {
+            for position: UInt32 in 0..<4 {
+                let address = IPAddress(ipv4: 0x0A01_0203 & ~(0xFF << (8 * position)) | octet << (8 * position))
+                #expect(written { o, at in o.putAddress(address, &at) } == address.description)
+            }
+        }
+        let largest = IPAddress(ipv4: 0xFFFF_FFFF)
+        #expect(written { o, at in o.putAddress(largest, &at); o.put(UInt8(ascii: ","), &at) } == "255.255.255.255,")
+        for text in ["2001:db8::1", "::", "fe80::1:2:3:4", "2001:db8:0:1:1:1:1:1", "::ffff:1.2.3.4"] {
+            let address = IPAddress(text)!
+            #expect(written { o, at in o.putAddress(address, &at) } == address.description)
+        }
+        for bits: UInt64 in [0, 0x0012_3456_789A, 0xFFFF_FFFF_FFFF, 0xA0B0_C0D0_E0F0] {
+            let mac = MACAddress(bits: bits)
+            #expect(written { o, at in o.putMAC(mac, &at) } == mac.description)
+        }
+        #expect(written { o, at in o.putMAC(MACAddress(bits: 0x0012_3456_789A), &at) } == "00:12:34:56:78:9a")
+        for number: UInt64 in [0, 1, 2, 1_000_000, .max] {
+            let uid = written { o, at in o.putUID(number, &at) }
+            #expect(uid == FlowRecord.uidString(number))
+            #expect(uid.count == 12 && uid.first == "C")
+            #expect(uid.utf8.dropFirst().allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+        }
+        var history = History()
+        #expect(written { o, at in o.putHistory(history, &at) } == "")
+        for letter in "ShADadFf".utf8 { history.add(letter) }
+        #expect(written { o, at in o.putHistory(history, &at) } == "ShADadFf")
     }
 
     @Test func literalsAndTextAppendInOrder() {

@@ -62,6 +62,9 @@ public struct TLSClientHello: Sendable, Equatable {
         guard body.has(2, at: at) else { return }
         let cipherBytes = Int(body.be16(at))
         at &+= 2
+        // Lists are sized once from their declared lengths (bounded by the bytes there): growing
+        // them entry by entry reallocated each list several times per hello.
+        cipherSuites.reserveCapacity(min(cipherBytes, body.count &- at) / 2)
         var i = 0
         while i &+ 1 < cipherBytes && body.has(2, at: at &+ i) {
             cipherSuites.append(body.be16(at &+ i))
@@ -78,6 +81,7 @@ public struct TLSClientHello: Sendable, Equatable {
         let declaredEnd = at &+ 2 &+ Int(body.be16(at))
         let extensionsEnd = min(body.count, declaredEnd)
         at &+= 2
+        extensionTypes.reserveCapacity(24)
         while at &+ 4 <= extensionsEnd {
             let type = body.be16(at)
             let length = Int(body.be16(at &+ 2))
@@ -122,6 +126,7 @@ public struct TLSClientHello: Sendable, Equatable {
             guard r.count >= 1 else { return }
             var at = r.lowerBound &+ 1
             let end = min(r.upperBound, at &+ Int(b[r.lowerBound]))
+            supportedVersions.reserveCapacity(max(0, end &- at) / 2)
             while at &+ 2 <= end {
                 supportedVersions.append(b.be16(at))
                 at &+= 2
@@ -142,9 +147,10 @@ public struct TLSClientHello: Sendable, Equatable {
     /// A list of 16-bit values behind a 2-byte length.
     private static func list16(_ b: Span<UInt8>, _ r: Range<Int>) -> [UInt16] {
         guard r.count >= 2 else { return [] }
-        var out: [UInt16] = []
         var at = r.lowerBound &+ 2
         let end = min(r.upperBound, at &+ Int(b.be16(r.lowerBound)))
+        var out: [UInt16] = []
+        out.reserveCapacity(max(0, end &- at) / 2)
         while at &+ 2 <= end {
             out.append(b.be16(at))
             at &+= 2
