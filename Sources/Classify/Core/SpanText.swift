@@ -59,6 +59,11 @@ extension Span where Element == UInt8 {
         }
     }
 
+    /// Whether the bytes of `range` are the header name `lower` (ASCII, compared ignoring case).
+    func matchesName(_ lower: StaticString, _ range: Range<Int>) -> Bool {
+        range.count == lower.utf8CodeUnitCount && matchesIgnoringCase(lower, at: range.lowerBound)
+    }
+
     /// The first index of `byte` in `range` (clamped to the span), or nil. (memchr: header
     /// blocks are scanned for line ends byte by byte otherwise, a bounds check per byte.)
     func firstIndex(of byte: UInt8, in range: Range<Int>) -> Int? {
@@ -108,7 +113,7 @@ func hex4(_ value: UInt16) -> String {
 /// The header fields of an HTTP-like header block (HTTP, RTSP, SSDP) that classification reads,
 /// from the bytes before the blank line.
 ///
-/// Only the fields named in `HeaderBlock.names` are copied out (a request carries a dozen others);
+/// Only the fields `HeaderBlock.wantedName` knows are copied out (a request carries a dozen others);
 /// names are matched case-insensitively (RFC 9110 §5.1), values trimmed.
 struct HeaderBlock {
     /// Wanted field names (lower case) and their values, in order.
@@ -116,11 +121,30 @@ struct HeaderBlock {
 
     func value(_ name: String) -> String? { fields.first { $0.name == name }?.value }
 
-    static let names: [String] = [
-        "host", "user-agent", "content-type", "content-length", "transfer-encoding", "upgrade",
-        "sec-websocket-protocol", "server", "cseq", "transport", "st", "nt", "usn", "location",
-    ]
-    static let nameBytes: [[UInt8]] = names.map { Array($0.utf8) }
+    /// The wanted field name `bytes[range]` is (ignoring ASCII case), as the lower-case literal
+    /// it is kept under, or nil. Names are told apart by length first: most lines are fields
+    /// nobody wants, and their lengths rule them out at once.
+    static func wantedName(_ b: Span<UInt8>, _ range: Range<Int>) -> String? {
+        switch range.count {
+        case 2:
+            if b.matchesName("st", range) { return "st" }
+            return b.matchesName("nt", range) ? "nt" : nil
+        case 3: return b.matchesName("usn", range) ? "usn" : nil
+        case 4:
+            if b.matchesName("host", range) { return "host" }
+            return b.matchesName("cseq", range) ? "cseq" : nil
+        case 6: return b.matchesName("server", range) ? "server" : nil
+        case 7: return b.matchesName("upgrade", range) ? "upgrade" : nil
+        case 8: return b.matchesName("location", range) ? "location" : nil
+        case 9: return b.matchesName("transport", range) ? "transport" : nil
+        case 10: return b.matchesName("user-agent", range) ? "user-agent" : nil
+        case 12: return b.matchesName("content-type", range) ? "content-type" : nil
+        case 14: return b.matchesName("content-length", range) ? "content-length" : nil
+        case 17: return b.matchesName("transfer-encoding", range) ? "transfer-encoding" : nil
+        case 22: return b.matchesName("sec-websocket-protocol", range) ? "sec-websocket-protocol" : nil
+        default: return nil
+        }
+    }
 
     /// Parses the field lines of `bytes[from..<end]` (from: after the start line; end: just past the
     /// blank line, or the bytes there are).
@@ -141,21 +165,12 @@ struct HeaderBlock {
         guard let colon = b.firstIndex(of: UInt8(ascii: ":"), in: line) else { return }
         var nameEnd = colon
         while nameEnd > line.lowerBound && (b[nameEnd &- 1] == 0x20 || b[nameEnd &- 1] == 0x09) { nameEnd &-= 1 }
-        let length = nameEnd &- line.lowerBound
-        for (k, wanted) in Self.nameBytes.enumerated() where wanted.count == length {
-            var equal = true
-            for j in 0..<length where Span<UInt8>.lower(b[line.lowerBound &+ j]) != wanted[j] {
-                equal = false
-                break
-            }
-            if equal {
-                var from = colon &+ 1, to = line.upperBound
-                while from < to && (b[from] == 0x20 || b[from] == 0x09) { from &+= 1 }
-                while to > from && (b[to &- 1] == 0x20 || b[to &- 1] == 0x09) { to &-= 1 }
-                fields.append((Self.names[k], b.text(from..<to)))
-                return
-            }
-        }
+        guard let name = Self.wantedName(b, line.lowerBound..<nameEnd) else { return }
+        var from = colon &+ 1, to = line.upperBound
+        while from < to && (b[from] == 0x20 || b[from] == 0x09) { from &+= 1 }
+        while to > from && (b[to &- 1] == 0x20 || b[to &- 1] == 0x09) { to &-= 1 }
+        if fields.isEmpty { fields.reserveCapacity(8) }
+        fields.append((name, b.text(from..<to)))
     }
 }
 

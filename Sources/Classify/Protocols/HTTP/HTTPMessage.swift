@@ -259,11 +259,6 @@ struct HeadScan {
 }
 
 extension Span where Element == UInt8 {
-    /// Whether the bytes of `range` are the header name `lower` (ASCII, compared ignoring case).
-    func matchesName(_ lower: StaticString, _ range: Range<Int>) -> Bool {
-        range.count == lower.utf8CodeUnitCount && matchesIgnoringCase(lower, at: range.lowerBound)
-    }
-
     /// Whether `lower` occurs in `range`, ignoring ASCII case.
     func containsIgnoringCase(_ lower: StaticString, _ range: Range<Int>) -> Bool {
         let n = lower.utf8CodeUnitCount
