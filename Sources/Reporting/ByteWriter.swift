@@ -217,12 +217,24 @@ extension MutableSpan where Element == UInt8 {
         let bytes = s.utf8Span.span
         unsafe bytes.withUnsafeBufferPointer { source in
             // Runs of bytes that need no escape are copied whole; names and headers rarely hold any.
+            // They are looked for eight bytes at a time (`needsEscape`), then byte by byte in a word
+            // that holds one.
             var runStart = 0
-            for i in 0..<source.count {
+            let count = source.count
+            var i = 0
+            while i < count {
+                if count &- i >= 8 {
+                    let word = unsafe UnsafeRawPointer(source.baseAddress! + i).loadUnaligned(as: UInt64.self)
+                    if !Self.needsEscape(word) {
+                        i &+= 8
+                        continue
+                    }
+                }
                 let b = unsafe source[i]
+                i &+= 1
                 if b >= 0x20 && b != 0x22 && b != 0x5C { continue }
-                unsafe putRun(source, runStart..<i, &at)
-                runStart = i &+ 1
+                unsafe putRun(source, runStart..<(i &- 1), &at)
+                runStart = i
                 switch b {
                 case UInt8(ascii: "\""): put("\\\"", &at)
                 case UInt8(ascii: "\\"): put("\\\\", &at)
@@ -235,9 +247,25 @@ extension MutableSpan where Element == UInt8 {
                     put(Self.hexDigit(b & 0xF), &at)
                 }
             }
-            unsafe putRun(source, runStart..<source.count, &at)
+            unsafe putRun(source, runStart..<count, &at)
         }
         put(UInt8(ascii: "\""), &at)
+    }
+
+    /// Whether any of the eight bytes of `word` is a control character (< 0x20), `"` or `\\`.
+    /// The classic word tests for "some byte is zero" and "some byte is below n" (n ≤ 0x80): each
+    /// is nonzero in the high bits exactly when such a byte exists (bytes of 0x80 and more never
+    /// count, so UTF-8 passes through).
+    @inline(__always)
+    static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let control = (word &- ones &* 0x20) & ~word
+        let isQuote = (quote &- ones) & ~quote
+        let isBackslash = (backslash &- ones) & ~backslash
+        return (control | isQuote | isBackslash) & highs != 0
     }
 
     @inline(__always)

@@ -21,6 +21,44 @@ import Wire
         #expect(written { o, at in o.putJSONString("café ☕", &at) } == "\"café ☕\"")
     }
 
+    /// Strings are scanned eight bytes at a time: every character that needs an escape, at every
+    /// position of strings of every length around the word size, and bytes just beside the
+    /// escaped ones (0x1F/0x20, 0x21/0x23, 0x5B/0x5D, 0x7F, UTF-8) come out as a byte-by-byte
+    /// escaper writes them.
+    @Test func jsonStringsAtEveryPositionAndLength() {
+        func reference(_ s: String) -> String {
+            var out = Array("\"".utf8)
+            for b in s.utf8 {
+                switch b {
+                case 0x22: out += Array("\\\"".utf8)
+                case 0x5C: out += Array("\\\\".utf8)
+                case 0x0A: out += Array("\\n".utf8)
+                case 0x0D: out += Array("\\r".utf8)
+                case 0x09: out += Array("\\t".utf8)
+                case 0..<0x20: out += Array(("\\u00" + (b < 0x10 ? "0" : "") + String(b, radix: 16)).utf8)
+                default: out.append(b)
+                }
+            }
+            return String(decoding: out + Array("\"".utf8), as: UTF8.self)
+        }
+        let specials: [Character] = ["\"", "\\", "\n", "\u{0}", "\u{1F}", " ", "!", "#", "[", "]", "\u{7F}", "é"]
+        for length in 0...26 {
+            for position in 0..<max(length, 1) {
+                for special in specials {
+                    var characters = Array(repeating: Character("a"), count: length)
+                    if length > 0 { characters[position] = special }
+                    let s = String(characters)
+                    #expect(written { o, at in o.putJSONString(s, &at) } == reference(s), "\(length) \(position)")
+                }
+            }
+        }
+        #expect(MutableSpan<UInt8>.needsEscape(0x6161_6161_6161_6161) == false)
+        #expect(MutableSpan<UInt8>.needsEscape(0xFFFF_FFFF_FFFF_FFFF) == false)
+        #expect(MutableSpan<UInt8>.needsEscape(0x6161_6161_6161_611F) == true)
+        #expect(MutableSpan<UInt8>.needsEscape(0x5C61_6161_6161_6161) == true)
+        #expect(MutableSpan<UInt8>.needsEscape(0x6161_6122_6161_6161) == true)
+    }
+
     @Test func digitsAtEveryWidth() {
         var value: UInt64 = 0
         for digits in 1...20 {
