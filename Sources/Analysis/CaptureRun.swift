@@ -36,7 +36,7 @@ public enum CaptureRun {
         var counts = Classifier.Stats()
         return run(source: source, options: options, frames: frames, live: live,
                    finishing: { ended in
-                       let flow = ended.finish()
+                       let flow = (consume ended).finish()
                        counts.count(flow)
                        sink(flow)
                    }, flush: {}, checkpoint: { $0() }, close: { counts })
@@ -270,13 +270,13 @@ final class BackgroundFinisher: @unchecked Sendable {
     private let condition = NSCondition()
     /// Ended flows in batches, and work to run in order between them (checkpoints).
     private enum Item {
-        case flows([EndedFlow])
+        case flows(EndedFlowBatch)
         case work(@Sendable () -> Void)
     }
     private var batches: [Item] = []
     private var closed = false
     private var exited = false
-    private var pending: [EndedFlow] = []
+    private var pending = EndedFlowBatch(capacity: BackgroundFinisher.batchSize)
     private var counts = Classifier.Stats()
     private let sink: @Sendable (ClassifiedFlow) -> Void
     static let batchSize = 256
@@ -284,13 +284,12 @@ final class BackgroundFinisher: @unchecked Sendable {
 
     init(sink: @escaping @Sendable (ClassifiedFlow) -> Void) {
         self.sink = sink
-        pending.reserveCapacity(Self.batchSize)
     }
 
     /// From the run's thread.
     func submit(_ flow: consuming EndedFlow) {
         pending.append(flow)
-        if pending.count >= Self.batchSize { flush() }
+        if pending.isFull { flush() }
     }
 
     /// From the run's thread: hands over the flows ended so far (batches are otherwise handed
@@ -298,8 +297,7 @@ final class BackgroundFinisher: @unchecked Sendable {
     func flush() {
         guard !pending.isEmpty else { return }
         enqueue(.flows(pending))
-        pending = []
-        pending.reserveCapacity(Self.batchSize)
+        pending = EndedFlowBatch(capacity: Self.batchSize)
     }
 
     /// From the run's thread: `work` runs on the finishing thread after every flow submitted
@@ -345,10 +343,8 @@ final class BackgroundFinisher: @unchecked Sendable {
             condition.unlock()
             switch item {
             case .flows(let batch):
-                // Finished in place, by index (a for-in loop copied each flow out of the batch: a
-                // retain and a release of everything it holds, and a copy of its record).
-                for i in batch.indices {
-                    let flow = batch[i].finish()
+                while let ended = batch.next() {
+                    let flow = (consume ended).finish()
                     counts.count(flow)
                     sink(flow)
                 }
@@ -356,5 +352,47 @@ final class BackgroundFinisher: @unchecked Sendable {
                 work()
             }
         }
+    }
+}
+
+/// Ended flows handed from the reading thread to the finishing thread together: moved in one by
+/// one and moved out one by one, never copied. (Out of an array a flow can only be copied — a
+/// retain and a release of everything it holds, and a copy of its record — or taken by reversing
+/// the array, which swaps whole flows.)
+///
+/// `@unchecked Sendable`: the reading thread fills a batch, then hands it over through the
+/// finisher's locked queue and never touches it again; the finishing thread drains it.
+@safe final class EndedFlowBatch: @unchecked Sendable {
+    private let storage: UnsafeMutablePointer<EndedFlow>
+    let capacity: Int
+    /// Flows moved in; `storage[taken..<count]` are initialized.
+    private(set) var count = 0
+    private var taken = 0
+
+    init(capacity: Int) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+        unsafe storage = UnsafeMutablePointer<EndedFlow>.allocate(capacity: capacity)
+    }
+
+    var isEmpty: Bool { count == 0 }
+    var isFull: Bool { count == capacity }
+
+    func append(_ flow: consuming EndedFlow) {
+        precondition(count < capacity, "an ended-flow batch is full")
+        unsafe (storage + count).initialize(to: flow)
+        count &+= 1
+    }
+
+    /// Moves the next flow out, in the order they came; nil when all were taken.
+    func next() -> EndedFlow? {
+        guard taken < count else { return nil }
+        defer { taken &+= 1 }
+        return unsafe (storage + taken).move()
+    }
+
+    deinit {
+        unsafe (storage + taken).deinitialize(count: count &- taken)
+        unsafe storage.deallocate()
     }
 }
