@@ -369,7 +369,7 @@ struct CaptureParser {
         let be = bigEndian
         let blockType = w.u32(position, bigEndian: be)
         let length = Int(w.u32(position &+ 4, bigEndian: be))
-        if let problem = checkBlockLength(length, fileOffset: fileOffset) { return .failed(problem) }
+        if let problem = Self.checkBlockLength(length, fileOffset: fileOffset, path: path) { return .failed(problem) }
         guard w.count &- position >= length else { return .needMore(length) }
         let trailer = Int(w.u32(position &+ length &- 4, bigEndian: be))
         guard trailer == length else {
@@ -385,7 +385,7 @@ struct CaptureParser {
         case 6:
             // Enhanced Packet Block: interface id, timestamp (high, low), captured length, original
             // length, data padded to 32 bits, options.
-            guard body.count >= 20 else { return .failed(shortBlock("enhanced packet", fileOffset)) }
+            guard body.count >= 20 else { return .failed(Self.shortBlock("enhanced packet", fileOffset, path: path)) }
             return packetBlock(body, interface: Int(body.u32(0, bigEndian: be)),
                                timestamp: UInt64(body.u32(4, bigEndian: be)) << 32 | UInt64(body.u32(8, bigEndian: be)),
                                captured: Int(body.u32(12, bigEndian: be)), original: Int(body.u32(16, bigEndian: be)),
@@ -393,8 +393,8 @@ struct CaptureParser {
         case 3:
             // Simple Packet Block: original length, data; interface 0, no timestamp (the previous
             // packet's is used so that time order is kept).
-            guard body.count >= 4 else { return .failed(shortBlock("simple packet", fileOffset)) }
-            guard let first = interfaces.first else { return .failed(noInterface(0, fileOffset)) }
+            guard body.count >= 4 else { return .failed(Self.shortBlock("simple packet", fileOffset, path: path)) }
+            guard let first = interfaces.first else { return .failed(Self.noInterface(0, fileOffset, path: path, described: interfaces.count)) }
             anomalies.note(.pcapngSimplePacketBlock)
             let original = Int(body.u32(0, bigEndian: be))
             let captured = min(original, first.snapLength, body.count &- 4)
@@ -402,7 +402,7 @@ struct CaptureParser {
                                dataOffset: 4, blockStart: position, fileOffset: fileOffset, next: next)
         case 2:
             // Obsolete Packet Block: interface id (2), drops count (2), timestamp, lengths, data.
-            guard body.count >= 20 else { return .failed(shortBlock("packet", fileOffset)) }
+            guard body.count >= 20 else { return .failed(Self.shortBlock("packet", fileOffset, path: path)) }
             anomalies.note(.pcapngObsoletePacketBlock)
             return packetBlock(body, interface: Int(body.u16(0, bigEndian: be)),
                                timestamp: UInt64(body.u32(4, bigEndian: be)) << 32 | UInt64(body.u32(8, bigEndian: be)),
@@ -416,7 +416,9 @@ struct CaptureParser {
         }
     }
 
-    private func checkBlockLength(_ length: Int, fileOffset: Int64) -> CaptureError? {
+    // The error builders are static: as methods, calling one from a mutating parse made the
+    // compiler copy the whole parser (712 bytes) on every block.
+    private static func checkBlockLength(_ length: Int, fileOffset: Int64, path: String) -> CaptureError? {
         if length < 12 || length % 4 != 0 {
             return CaptureError(file: path, offset: fileOffset, kind: .malformed,
                                 "pcapng block length \(length) is not a multiple of 4 of at least 12")
@@ -428,18 +430,18 @@ struct CaptureParser {
         return nil
     }
 
-    private func shortBlock(_ what: String, _ fileOffset: Int64) -> CaptureError {
+    private static func shortBlock(_ what: String, _ fileOffset: Int64, path: String) -> CaptureError {
         CaptureError(file: path, offset: fileOffset, kind: .malformed, "pcapng \(what) block too short for its fields")
     }
 
-    private func noInterface(_ id: Int, _ fileOffset: Int64) -> CaptureError {
+    private static func noInterface(_ id: Int, _ fileOffset: Int64, path: String, described: Int) -> CaptureError {
         CaptureError(file: path, offset: fileOffset, kind: .malformed,
-                     "packet names interface \(id), but the section describes \(interfaces.count)")
+                     "packet names interface \(id), but the section describes \(described)")
     }
 
     private mutating func packetBlock(_ body: Span<UInt8>, interface id: Int, timestamp: UInt64?, captured: Int, original: Int,
                              dataOffset: Int, blockStart: Int, fileOffset: Int64, next: Int) -> ParseResult {
-        guard id >= 0 && id < interfaces.count else { return .failed(noInterface(id, fileOffset)) }
+        guard id >= 0 && id < interfaces.count else { return .failed(Self.noInterface(id, fileOffset, path: path, described: interfaces.count)) }
         let interface = interfaces[id]
         if captured > CaptureReader.maximumPacketLength {
             return .failed(CaptureError(file: path, offset: fileOffset, kind: .oversized,
@@ -486,8 +488,8 @@ struct CaptureParser {
                 "pcapng section header byte-order magic 0x\(hex8(magic)) (expected 1a2b3c4d)"))
         }
         let length = Int(w.u32(position &+ 4, bigEndian: be))
-        if let problem = checkBlockLength(length, fileOffset: fileOffset) { return .failed(problem) }
-        guard length >= 28 else { return .failed(shortBlock("section header", fileOffset)) }
+        if let problem = Self.checkBlockLength(length, fileOffset: fileOffset, path: path) { return .failed(problem) }
+        guard length >= 28 else { return .failed(Self.shortBlock("section header", fileOffset, path: path)) }
         guard w.count &- position >= length else { return .needMore(length) }
         let trailer = Int(w.u32(position &+ length &- 4, bigEndian: be))
         guard trailer == length else {
@@ -513,7 +515,7 @@ struct CaptureParser {
     /// Interface Description Block: link type (2), reserved (2), snap length (4), options —
     /// `if_tsresol` (9), `if_fcslen` (13) and `if_tsoffset` (14) are used.
     private mutating func parseInterfaceDescription(_ body: Span<UInt8>, fileOffset: Int64) -> CaptureError? {
-        guard body.count >= 8 else { return shortBlock("interface description", fileOffset) }
+        guard body.count >= 8 else { return Self.shortBlock("interface description", fileOffset, path: path) }
         let be = bigEndian
         let snap = Int(body.u32(4, bigEndian: be))
         var interface = Interface(

@@ -85,6 +85,9 @@ public struct TCPEndpoint: Sendable {
         state = new
     }
 
+    /// Established, or closed from established: holes in its data are content gaps.
+    var isClean: Bool { state == .established || (state == .closed && previousState == .established) }
+
     static func full(_ seq: UInt32, _ wraps: UInt32) -> UInt64 { UInt64(wraps) << 32 | UInt64(seq) }
 
     /// Bytes of payload this side sent, from its sequence space (Zeek's `TCP_Endpoint::Size`).
@@ -312,7 +315,7 @@ public struct TCPConnection: Sendable {
         }
 
         if flags.contains(.ack) {
-            ackReceived(&peer, endpointOfAckSender: e, relAck: relAck, isPartial: c.isPartial,
+            ackReceived(&peer, senderIsClean: e.isClean, relAck: relAck, isPartial: c.isPartial,
                         peerIsOrig: !isOrig, history: &history, anomalies: &anomalies)
         }
         _ = deltaLast
@@ -322,7 +325,8 @@ public struct TCPConnection: Sendable {
         }
 
         if doClose {
-            connectionClosed(&e, peer: peer, connection: &c, generateEvent: generateEvent, outcome: &outcome)
+            connectionClosed(&e, peerDidClose: peer.didClose, peerState: peer.state, connection: &c,
+                             generateEvent: generateEvent, outcome: &outcome)
         }
     }
 
@@ -481,13 +485,16 @@ public struct TCPConnection: Sendable {
     }
 
     /// Zeek's `ConnectionClosed` without data-pending deferral.
-    private static func connectionClosed(_ e: inout TCPEndpoint, peer: TCPEndpoint, connection c: inout Meta,
-                                         generateEvent: Bool, outcome: inout TCPPacketOutcome) {
+    /// (The peer comes as the two facts used, not as a 152-byte endpoint: passed by value, it was
+    /// copied for every segment that closes.)
+    private static func connectionClosed(_ e: inout TCPEndpoint, peerDidClose: Bool, peerState: TCPEndpointState,
+                                         connection c: inout Meta, generateEvent: Bool,
+                                         outcome: inout TCPPacketOutcome) {
         guard !e.didClose else { return }
         e.didClose = true
-        let complete = e.state == .reset || peer.didClose || peer.state == .inactive
+        let complete = e.state == .reset || peerDidClose || peerState == .inactive
         guard complete else { return }
-        if (e.previousState != .inactive || peer.state != .inactive) && generateEvent {
+        if (e.previousState != .inactive || peerState != .inactive) && generateEvent {
             c.isActive = false  // ConnectionFinished
         }
         outcome.closeCompleted = true
@@ -546,8 +553,10 @@ public struct TCPConnection: Sendable {
     }
 
     /// The peer acknowledged `relAck` of `e`'s data: holes between what was seen and the
-    /// acknowledgment are content gaps (Zeek's `AckReceived` → `Undelivered` → `Gap`).
-    private static func ackReceived(_ e: inout TCPEndpoint, endpointOfAckSender sender: TCPEndpoint,
+    /// acknowledgment are content gaps (Zeek's `AckReceived` → `Undelivered` → `Gap`), reported
+    /// when both sides are clean (`senderIsClean`: the acknowledging endpoint's, passed as a flag
+    /// rather than a copy of its 152 bytes on every acknowledgment).
+    private static func ackReceived(_ e: inout TCPEndpoint, senderIsClean: Bool,
                                     relAck: UInt64, isPartial: Bool, peerIsOrig: Bool,
                                     history: inout History, anomalies: inout Anomalies) {
         var seq = relAck
@@ -561,10 +570,7 @@ public struct TCPConnection: Sendable {
             absorbHeld(&e)
             return
         }
-        func clean(_ x: TCPEndpoint) -> Bool {
-            x.state == .established || (x.state == .closed && x.previousState == .established)
-        }
-        let report = clean(e) && clean(sender)
+        let report = e.isClean && senderIsClean
         // Each hole below `seq` is one gap; held data between holes is delivered.
         while seq > e.reassembled {
             let holeEnd = e.heldEnd.0 != 0 && e.heldStart.0 < seq ? e.heldStart.0 : seq
