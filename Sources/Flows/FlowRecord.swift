@@ -83,8 +83,11 @@ public struct FlowRecord: Sendable, Equatable {
         var bytes: InlineArray<12, UInt8> = InlineArray(repeating: UInt8(ascii: "C"))
         for i in 1..<12 {
             let q = x / 62
-            let digit = UInt8(truncatingIfNeeded: x &- q &* 62)
-            bytes[i] = digit < 10 ? 0x30 &+ digit : digit < 36 ? 0x41 &- 10 &+ digit : 0x61 &- 36 &+ digit
+            let digit = x &- q &* 62
+            // Without branches (random digits mispredicted two of them per digit): 10 and more
+            // skip the 7 bytes between '9' and 'A', 36 and more also the 6 between 'Z' and 'a'.
+            let atLeast10 = (9 &- Int(digit)) >> 63, atLeast36 = (35 &- Int(digit)) >> 63
+            bytes[i] = UInt8(truncatingIfNeeded: 0x30 &+ Int(digit) &+ (atLeast10 & 7) &+ (atLeast36 & 6))
             x = q
         }
         return bytes
