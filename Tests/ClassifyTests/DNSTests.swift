@@ -66,6 +66,31 @@ func parse(_ bytes: [UInt8], lax: Bool = false) -> DNSMessage? {
 
     /// Strict parsing refuses every cut of the message; lax parsing keeps what came before the
     /// cut, and never more than the whole message gives.
+    /// The name cache answers for every address it was given (IPv4 and IPv6, thousands of them,
+    /// so that its quick "never seen" filter is exercised on both sides) and for no other, and an
+    /// answer stops naming its address once its TTL and the grace have run out.
+    @Test func nameCacheKnowsExactlyTheAddressesItWasGiven() {
+        var cache = NameCache(grace: 5_000_000_000)
+        let client = IPAddress("10.0.0.2")!
+        func v4(_ i: UInt32) -> IPAddress { IPAddress(ipv4: 0xC633_0000 | i) }
+        func v6(_ i: UInt64) -> IPAddress { IPAddress(high: 0x2001_0DB8_0000_0000, low: i) }
+        for i in 0..<3000 {
+            cache.add(name: "h\(i).example", address: v4(UInt32(i)), client: client, time: 1_000_000_000, ttl: 60)
+            cache.add(name: "v\(i).example", address: v6(UInt64(i)), client: client, time: 1_000_000_000, ttl: 60)
+        }
+        let now: Int64 = 2_000_000_000
+        for i in 0..<3000 {
+            #expect(cache.name(for: v4(UInt32(i)), client: client, at: now) == "h\(i).example")
+            #expect(cache.name(for: v6(UInt64(i)), client: client, at: now) == "v\(i).example")
+            #expect(cache.name(for: v4(UInt32(i) + 10_000), client: client, at: now) == nil)
+            #expect(cache.name(for: v6(UInt64(i) + 10_000), client: client, at: now) == nil)
+        }
+        // Valid for the TTL (60 s) plus the grace (5 s) from the answer at 1 s.
+        #expect(cache.name(for: v4(7), client: client, at: 65_999_999_999) == "h7.example")
+        #expect(cache.name(for: v4(7), client: client, at: 66_000_000_001) == nil)
+        #expect(cache.name(for: v4(7), client: client, at: 999_999_999) == nil)
+    }
+
     @Test func everyTruncatedMessage() throws {
         let reply = try #require(Self.bucketLookup().messages(fromClient: false).first)
         let whole = try #require(parse(reply))

@@ -31,8 +31,20 @@ public struct NameCache: Sendable {
     public var maximumAddresses = 1 << 20
     static let perAddress = 4
     fileprivate var entries: [IPAddress: [Entry]] = [:]
+    /// One bit per address hash (64 Ki bits): set for every address ever added, never cleared.
+    /// Most flows go to addresses no answer named; a clear bit says so without hashing the
+    /// address into the dictionary (SipHash and a probe, for every flow that ends). A set bit
+    /// only means "look".
+    private var seen = [UInt64](repeating: 0, count: 1024)
 
     public init(grace: Int64) { self.grace = grace }
+
+    @inline(__always)
+    private static func seenBit(_ address: IPAddress) -> (word: Int, mask: UInt64) {
+        let h = (address.high ^ address.low &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9
+        let bit = Int(truncatingIfNeeded: h >> 48)
+        return (bit >> 6, UInt64(1) << UInt64(bit & 63))
+    }
 
     public var count: Int { entries.count }
 
@@ -41,6 +53,8 @@ public struct NameCache: Sendable {
     public mutating func add(name: String, address: IPAddress, client: IPAddress, time: Int64, ttl: UInt32) {
         let expires = time &+ Int64(min(ttl, 7 * 86_400)) * 1_000_000_000
         let entry = Entry(name: name, client: client, answered: time, expires: expires)
+        let (word, mask) = Self.seenBit(address)
+        seen[word] |= mask
         if var list = entries[address] {
             if let i = list.firstIndex(where: { $0.name == name && $0.client == client }) {
                 list[i] = entry
@@ -58,7 +72,8 @@ public struct NameCache: Sendable {
 
     /// The name for `address` when a flow from `client` started at `time`, or nil.
     public func name(for address: IPAddress, client: IPAddress, at time: Int64) -> String? {
-        guard let list = entries[address] else { return nil }
+        let (word, mask) = Self.seenBit(address)
+        guard seen[word] & mask != 0, let list = entries[address] else { return nil }
         var best: Entry?
         for e in list where e.answered <= time && time <= e.expires &+ grace {
             guard let b = best else { best = e; continue }
