@@ -55,19 +55,23 @@ public struct NameCache: Sendable {
         let entry = Entry(name: name, client: client, answered: time, expires: expires)
         let (word, mask) = Self.seenBit(address)
         seen[word] |= mask
-        if var list = entries[address] {
-            if let i = list.firstIndex(where: { $0.name == name && $0.client == client }) {
-                list[i] = entry
-            } else if list.count < Self.perAddress {
-                list.append(entry)
-            } else if let oldest = list.indices.min(by: { list[$0].answered < list[$1].answered }) {
-                list[oldest] = entry
-            }
-            entries[address] = list
+        if let slot = entries.index(forKey: address) {
+            // Changed where it is: taken out and put back, the list was copied on every answer.
+            Self.merge(entry, into: &entries.values[slot])
             return
         }
         if entries.count >= maximumAddresses { prune(now: time) }
         entries[address] = [entry]
+    }
+
+    private static func merge(_ entry: Entry, into list: inout [Entry]) {
+        if let i = list.firstIndex(where: { $0.name == entry.name && $0.client == entry.client }) {
+            list[i] = entry
+        } else if list.count < perAddress {
+            list.append(entry)
+        } else if let oldest = list.indices.min(by: { list[$0].answered < list[$1].answered }) {
+            list[oldest] = entry
+        }
     }
 
     /// The name for `address` when a flow from `client` started at `time`, or nil.
