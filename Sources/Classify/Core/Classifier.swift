@@ -103,6 +103,8 @@ struct ClassifierCore {
     var stats = Classifier.Stats()
 
     private let analyzers: [any ProtocolAnalyzer]
+    /// Their types, whose static probes the probe loop calls (no reference counting).
+    private let probeTypes: [any ProtocolAnalyzer.Type]
     /// Each analyzer's `probeBytes` and `probeDatagrams`, read once.
     private let probeBudgets: [(bytes: Int, datagrams: Int)]
     private let transportMasks: (tcp: UInt64, udp: UInt64)
@@ -122,6 +124,7 @@ struct ClassifierCore {
         self.configuration = configuration
         self.shared = SharedClassification(dnsGrace: configuration.dnsGrace)
         self.analyzers = analyzers
+        self.probeTypes = analyzers.map { type(of: $0) }
         self.probeBudgets = analyzers.map { ($0.probeBytes, $0.probeDatagrams) }
         var tcp: UInt64 = 0, udp: UInt64 = 0
         var tcpHints = PortHints()
@@ -355,8 +358,7 @@ struct ClassifierCore {
             while mask != 0 {
                 let i = mask.trailingZeroBitCount
                 mask &= mask &- 1
-                // Called in place: copying the existential out of the array cost more than most probes.
-                switch analyzers[i].probe(bytes, previous: previous, context: context) {
+                switch probeTypes[i].probe(bytes, previous: previous, context: context) {
                 case .match:
                     flows[slot].candidates = remaining
                     return i

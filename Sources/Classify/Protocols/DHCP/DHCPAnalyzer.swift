@@ -66,7 +66,7 @@ public final class DHCPAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         if DHCPMessage.isBOOTP(bytes) { return .match }
         // Cut before the magic cookie (snap length): the fixed start of a BOOTP message over
         // Ethernet (op 1/2, htype 1, hlen 6, hops 0) and a claimed length that holds the cookie.

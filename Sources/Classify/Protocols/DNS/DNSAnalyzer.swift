@@ -75,24 +75,23 @@ public struct MDNSFacts: ProtocolFacts, Equatable {
 
 /// DNS by content (RFC 1035): a header and exactly the questions and records it declares. Over
 /// TCP, each message has a 2-byte length in front (RFC 1035 §4.2.2). Messages on port 5353 are
-/// mDNS, which RFC 6762 defines by that port.
+/// mDNS (`MDNSAnalyzer`), which RFC 6762 defines by that port.
 public final class DNSAnalyzer: ProtocolAnalyzer {
-    public let service: Service
-    public let transports: [Transport]
-    public let hintPorts: [UInt16]
+    public let service = Service.dns
+    public let transports: [Transport] = [.udp, .tcp]
+    public let hintPorts: [UInt16] = [53, 5355, 853]
     public let probeBytes = 2048
     public let probeDatagrams = 2
 
-    /// `multicast`: the mDNS analyzer (port 5353); else unicast DNS.
-    public init(multicast: Bool) {
-        service = multicast ? .mdns : .dns
-        transports = multicast ? [.udp] : [.udp, .tcp]
-        hintPorts = multicast ? [5353] : [53, 5355, 853]
+    public init() {}
+
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+        probe(bytes, context: context, multicast: false)
     }
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
-        let isMDNS = context.uses(port: 5353)
-        guard isMDNS == (service == .mdns) else { return .noMatch }
+    /// Both analyzers' probe: the same messages, told apart by port 5353.
+    static func probe(_ bytes: Span<UInt8>, context: ProbeContext, multicast: Bool) -> ProbeVerdict {
+        guard context.uses(port: 5353) == multicast else { return .noMatch }
         if context.transport == .tcp {
             guard bytes.count >= 2 else { return .needMore }
             let length = Int(bytes.be16(0))
@@ -100,11 +99,11 @@ public final class DNSAnalyzer: ProtocolAnalyzer {
             guard bytes.count >= 2 &+ length else {
                 if context.isFinal, DNSMessage(parsing: bytes.extracting(2...), lax: true) != nil { return .match }
                 guard bytes.count >= 14 else { return .needMore }
-                return Self.plausibleHeader(bytes.extracting(2...)) ? .needMore : .noMatch
+                return plausibleHeader(bytes.extracting(2...)) ? .needMore : .noMatch
             }
-            return Self.accept(bytes.extracting(2..<(2 &+ length)), lax: false) ? .match : .noMatch
+            return accept(bytes.extracting(2..<(2 &+ length)), lax: false) ? .match : .noMatch
         }
-        return Self.accept(bytes, lax: false) ? .match : .noMatch
+        return accept(bytes, lax: false) ? .match : .noMatch
     }
 
     static func plausibleHeader(_ b: Span<UInt8>) -> Bool {
@@ -122,7 +121,26 @@ public final class DNSAnalyzer: ProtocolAnalyzer {
     }
 
     public func makeSession(flow: FlowStart) -> any ProtocolSession {
-        DNSSession(multicast: service == .mdns)
+        DNSSession(multicast: false)
+    }
+}
+
+/// mDNS (RFC 6762): DNS messages on port 5353, over UDP.
+public final class MDNSAnalyzer: ProtocolAnalyzer {
+    public let service = Service.mdns
+    public let transports: [Transport] = [.udp]
+    public let hintPorts: [UInt16] = [5353]
+    public let probeBytes = 2048
+    public let probeDatagrams = 2
+
+    public init() {}
+
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+        DNSAnalyzer.probe(bytes, context: context, multicast: true)
+    }
+
+    public func makeSession(flow: FlowStart) -> any ProtocolSession {
+        DNSSession(multicast: true)
     }
 }
 

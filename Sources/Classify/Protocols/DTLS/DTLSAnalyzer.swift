@@ -18,7 +18,7 @@ public final class DTLSAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         DTLSRecords.probe(bytes)
     }
 

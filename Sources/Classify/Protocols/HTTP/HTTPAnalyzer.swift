@@ -50,7 +50,7 @@ public final class HTTPAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         switch StartLine.scan(bytes, isFinal: context.isFinal) {
         case .request(_, let isRTSP, _, _, _), .response(_, let isRTSP, _, _):
             return isRTSP ? .noMatch : .match

@@ -34,7 +34,7 @@ public final class IKEAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         let length = max(bytes.count, context.claimedLength)
         if IKEHeader(parsing: bytes, datagramLength: length) != nil { return .match }
         guard context.uses(port: 4500) else { return .noMatch }

@@ -32,7 +32,7 @@ public final class NTPAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         NTPPacket.isNTP(bytes) ? .match : .noMatch
     }
 

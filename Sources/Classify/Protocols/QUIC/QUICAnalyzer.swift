@@ -38,7 +38,7 @@ public final class QUICAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         guard bytes.count >= 13 else { return .noMatch }
         if bytes[0] & 0x80 != 0 {
             let version = QUICVersion(bytes.be32(1))

@@ -28,7 +28,7 @@ public final class RTMPAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         guard !bytes.isEmpty else { return .needMore }
         guard bytes[0] == 3 || bytes[0] == 6 else { return .noMatch }
         if bytes.count >= 4 && bytes[1] == 0 && Int(bytes.be16(2)) == bytes.count && bytes.count < 1537 { return .noMatch }

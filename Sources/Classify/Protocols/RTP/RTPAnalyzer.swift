@@ -33,7 +33,7 @@ public final class RTPAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         if context.transport == .tcp { return Self.probeFramed(bytes, isFinal: context.isFinal) }
         guard let header = RTPHeader(parsing: bytes), let before = RTPHeader(parsing: previous) else { return .needMore }
         return before.isFollowed(by: header) ? .match : .needMore
@@ -66,7 +66,7 @@ public final class RTCPAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         guard bytes.count >= 8, let types = RTCPPacket.types(bytes) else { return .needMore }
         // A compound packet starts with SR or RR (RFC 3550 §6.1); reduced-size RTCP (RFC 5506)
         // may start with feedback (205, 206) or SDES/BYE.

@@ -35,7 +35,7 @@ public final class SSDPAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         if bytes.matches("M-SEARCH * HTTP/1.") || bytes.matches("NOTIFY * HTTP/1.") { return .match }
         guard bytes.matches("HTTP/1."), case .head(let head) = HTTPHead.parse(bytes, isFinal: true) else { return .noMatch }
         return head.headers.value("st") != nil && head.headers.value("usn") != nil ? .match : .noMatch

@@ -25,7 +25,7 @@ public final class SSHAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         guard bytes.agrees(with: "SSH-") else { return .noMatch }
         return bytes.count >= 4 ? .match : .needMore
     }

@@ -38,7 +38,7 @@ public final class STUNAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         if context.transport == .udp {
             guard let m = STUNMessage(parsing: bytes), m.length == bytes.count else { return .noMatch }
             return .match

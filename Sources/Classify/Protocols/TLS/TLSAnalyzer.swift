@@ -81,7 +81,7 @@ public final class TLSAnalyzer: ProtocolAnalyzer {
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         TLSRecordLayer.probe(bytes)
     }
 

@@ -87,16 +87,17 @@ public final class WebSocketAnalyzer: ProtocolAnalyzer {
     public let service = Service.websocket
     public let transports: [Transport] = [.tcp]
     public let hintPorts: [UInt16] = []
-    public let probeBytes = 4096
+    public var probeBytes: Int { Self.probeDepth }
+    static let probeDepth = 4096
 
     public init() {}
 
-    public func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
+    public static func probe(_ bytes: Span<UInt8>, previous: Span<UInt8>, context: ProbeContext) -> ProbeVerdict {
         guard !bytes.isEmpty, WebSocketFrame.couldStart(bytes[0]) else { return .noMatch }
         guard let frame = WebSocketFrame(parsing: bytes) else {
             return bytes.count < 14 && !context.isFinal && bytes.count >= 1 && WebSocketFrame.couldStart(bytes[0]) ? .needMore : .noMatch
         }
-        guard frame.total <= probeBytes else { return .noMatch }
+        guard frame.total <= probeDepth else { return .noMatch }
         guard bytes.count >= frame.total else { return context.isFinal ? .noMatch : .needMore }
         if frame.opcode == 1 && frame.payloadLength > 0 && frame.hasTextPayload(bytes) { return .match }
         if frame.opcode == 1 { return .noMatch }
@@ -104,7 +105,7 @@ public final class WebSocketAnalyzer: ProtocolAnalyzer {
         guard let next = WebSocketFrame(parsing: bytes.extracting(frame.total...)) else {
             return bytes.count &- frame.total < 14 && !context.isFinal ? .needMore : .noMatch
         }
-        return next.total <= probeBytes ? .match : .noMatch
+        return next.total <= probeDepth ? .match : .noMatch
     }
 
     public func makeSession(flow: FlowStart) -> any ProtocolSession { WebSocketSession() }
