@@ -134,47 +134,8 @@ extension MutableSpan where Element == UInt8 {
         }
     }
 
-    /// An address as `IPAddress.description` writes it. IPv4 addresses (most of a capture's) are
-    /// written with one range check for all 15 bytes they may take.
     public mutating func putAddress(_ a: IPAddress, _ at: inout Int) {
-        guard a.isIPv4 else {
-            a.write(to: &self, at: &at)
-            return
-        }
-        let v = a.ipv4Bits
-        at &+= unsafe withRoom(15, at: at) { target in
-            var n = 0
-            for i in 0..<4 {
-                if i > 0 {
-                    unsafe target[n] = UInt8(ascii: ".")
-                    n &+= 1
-                }
-                n &+= unsafe Self.putOctet(UInt8(truncatingIfNeeded: v >> UInt32(24 &- 8 &* i)), target + n)
-            }
-            return n
-        }
-    }
-
-    /// A decimal octet, without leading zeros; returns the digits written (1 to 3).
-    @inline(__always)
-    private static func putOctet(_ octet: UInt8, _ target: UnsafeMutablePointer<UInt8>) -> Int {
-        if octet >= 100 {
-            let hundreds = octet / 100
-            let rest = octet &- hundreds &* 100
-            let tens = rest / 10
-            unsafe target[0] = 0x30 &+ hundreds
-            unsafe target[1] = 0x30 &+ tens
-            unsafe target[2] = 0x30 &+ (rest &- tens &* 10)
-            return 3
-        }
-        if octet >= 10 {
-            let tens = octet / 10
-            unsafe target[0] = 0x30 &+ tens
-            unsafe target[1] = 0x30 &+ (octet &- tens &* 10)
-            return 2
-        }
-        unsafe target[0] = 0x30 &+ octet
-        return 1
+        a.write(to: &self, at: &at)
     }
 
     /// `aa:bb:cc:dd:ee:ff`, lower case: 17 bytes, one range check.

@@ -22,6 +22,23 @@ import Testing
         #expect(!a.isIPv4)
     }
 
+    /// Dotted quads at every octet width (1, 2, 3 digits) in every position, against text made
+    /// independently of the writer, and parsed back.
+    @Test func ipv4TextAtEveryOctetWidth() throws {
+        for octet: UInt32 in [0, 7, 9, 10, 42, 99, 100, 199, 200, 255] {
+            for position: UInt32 in 0..<4 {
+                var parts: [UInt32] = [10, 1, 2, 3]
+                parts[Int(3 - position)] = octet
+                let bits = parts[0] << 24 | parts[1] << 16 | parts[2] << 8 | parts[3]
+                let a = IPAddress(ipv4: bits)
+                #expect(a.description == parts.map(String.init).joined(separator: "."))
+                #expect(IPAddress(a.description) == a)
+            }
+        }
+        #expect(IPAddress(ipv4: 0xFFFF_FFFF).description == "255.255.255.255")
+        #expect(IPAddress(ipv4: 0).description == "0.0.0.0")
+    }
+
     @Test func ipv4IsHeldMapped() throws {
         let a = try #require(IPAddress("192.168.1.254"))
         #expect(a.isIPv4)

@@ -150,7 +150,6 @@ final class DNSSession: ProtocolSession {
     let multicast: Bool
     var dns = DNSFacts()
     var mdns = MDNSFacts()
-    var messages = 0
     /// Questions not yet added to `dns.queries`, in message order: a query, read at the finish
     /// from its bytes in `pendingBytes`, or a response's questions. A query says nothing the
     /// reading thread needs (only answers feed the name cache), so its parse moves to the thread
@@ -212,7 +211,6 @@ final class DNSSession: ProtocolSession {
             switch entry {
             case .query(let range):
                 guard let m = DNSMessage(parsing: bytes.span.extracting(range), lax: true) else { continue }
-                messages &+= 1
                 addQuestions(m.questions)
             case .questions(let questions):
                 addQuestions(questions)
@@ -230,7 +228,6 @@ final class DNSSession: ProtocolSession {
     }
 
     private func read(_ m: DNSMessage, _ b: Span<UInt8>, context: SessionContext) {
-        messages &+= 1
         if multicast {
             readMulticast(m, b, context: context)
             return
