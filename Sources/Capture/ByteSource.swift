@@ -28,6 +28,10 @@ import Darwin
     private(set) var reachedEnd = false
     private let chunkSize: Int
     private var mapped: UnsafeRawBufferPointer?
+    /// Regular files only: how far ahead of the reads the kernel has been asked to fetch.
+    private var advisedUpTo: Int64 = -1
+    /// File offset just past the bytes read so far.
+    private var readOffset: Int64 = 0
 
     static let defaultChunkSize = 1 << 20
 
@@ -62,6 +66,11 @@ import Darwin
                 reachedEnd = true
                 return
             }
+        }
+        if size > Int64(chunkSize) {
+            // Sequential reading: the kernel may read further ahead than its default.
+            _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+            advisedUpTo = 0
         }
         // Small files get a buffer their size; streams and large files get a full chunk.
         let initial = size >= 0 ? Int(min(Int64(chunkSize), size + 64)) : chunkSize
@@ -127,9 +136,25 @@ import Darwin
                 return false
             }
             end &+= n
+            readOffset &+= Int64(n)
         }
+        adviseAhead()
         return true
     }
+
+    /// Asks the kernel to start reading the next `readAheadBytes` of a large file while the
+    /// packets already read are decoded. A capture that is not in the page cache (a customer's
+    /// file copied in, last night's rotation on a busy disk) then arrives while it is being
+    /// analysed instead of stalling each `read`: without the hint the kernel reads ahead only
+    /// 128–256 KiB, less than one of our reads.
+    private func adviseAhead() {
+        guard advisedUpTo >= 0, readOffset &+ Self.readAheadBytes / 2 > advisedUpTo else { return }
+        let from = max(advisedUpTo, readOffset)
+        _ = posix_fadvise(fd, off_t(from), off_t(Self.readAheadBytes), POSIX_FADV_WILLNEED)
+        advisedUpTo = from &+ Self.readAheadBytes
+    }
+
+    static let readAheadBytes: Int64 = 16 << 20
 
     static func errorText(_ code: Int32) -> String {
         guard let text = unsafe strerror(code) else { return "error \(code)" }

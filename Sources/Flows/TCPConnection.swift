@@ -655,7 +655,10 @@ public struct TCPConnection: Sendable {
 public enum ConnState: UInt8, Sendable, CaseIterable {
     case s0, s1, sf, rej, s2, s3, rsto, rstr, rstos0, rstrh, sh, shr, oth
 
-    public var name: String {
+    public var name: String { label.description }
+
+    /// The state's name as a literal (writers copy it without making a string).
+    public var label: StaticString {
         switch self {
         case .s0: "S0"
         case .s1: "S1"

@@ -107,7 +107,11 @@ public final class FlowRecordWriter: @unchecked Sendable {
             o.put("\",\"id.resp_p\":", &at)
             o.putDecimal(UInt64(r.responderPort), &at)
             o.put(",\"proto\":\"", &at)
-            o.putText(r.protocolNumber.name, &at)
+            if let name = r.protocolNumber.knownName {
+                o.put(name, &at)
+            } else {
+                o.putDecimal(UInt64(r.protocolNumber.rawValue), &at)
+            }
             o.put(UInt8(ascii: "\""), &at)
             if let service = r.service {
                 o.put(",\"service\":", &at)
@@ -120,7 +124,7 @@ public final class FlowRecordWriter: @unchecked Sendable {
             o.put(",\"resp_bytes\":", &at)
             o.putDecimal(r.responderBytes, &at)
             o.put(",\"conn_state\":\"", &at)
-            o.putText(r.connState.name, &at)
+            o.put(r.connState.label, &at)
             o.put("\",\"history\":\"", &at)
             o.putHistory(r.history, &at)
             o.put("\",\"orig_pkts\":", &at)

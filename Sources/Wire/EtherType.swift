@@ -92,13 +92,15 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public var description: String { name }
 }
 
-/// Four lower-case hex digits, without Foundation.
-@inlinable
+/// Four lower-case hex digits, without Foundation (`"1301"`: fingerprints, versions, names of
+/// unknown codes). Four ASCII bytes make a small string: no allocation.
 package func hex4(_ value: UInt16) -> String {
-    let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
-    var s = ""
-    for shift in stride(from: 12, through: 0, by: -4) {
-        s.append(digits[Int((value >> UInt16(shift)) & 0xF)])
+    var bytes: InlineArray<4, UInt8> = InlineArray(repeating: 0)
+    for i in 0..<4 {
+        let nibble = UInt8(truncatingIfNeeded: value >> UInt16(12 &- 4 &* i)) & 0xF
+        bytes[i] = nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble
     }
-    return s
+    // Hex digits are ASCII: validation cannot fail.
+    guard let text = try? UTF8Span(validating: bytes.span) else { return "" }
+    return String(copying: text)
 }

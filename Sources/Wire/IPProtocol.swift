@@ -46,7 +46,10 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
     @inlinable public static var shim6: IPProtocol { IPProtocol(rawValue: 140) }
 
     /// The `proto` name of `../shared/spec/flow-records.md`, or the number as a string.
-    public var name: String {
+    public var name: String { knownName?.description ?? String(rawValue) }
+
+    /// The name of a protocol that has one (writers copy it without making a string).
+    public var knownName: StaticString? {
         switch rawValue {
         case 1: "icmp"
         case 6: "tcp"
@@ -55,7 +58,7 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
         case 50: "esp"
         case 58: "icmpv6"
         case 132: "sctp"
-        default: String(rawValue)
+        default: nil
         }
     }
 

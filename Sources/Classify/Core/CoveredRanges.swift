@@ -3,19 +3,19 @@
 struct CoveredRanges {
     private(set) var ranges: [Range<Int>] = []
 
-    /// Adds `r`, merging it with every range it overlaps or touches.
+    /// Adds `r`, merging it with every range it overlaps or touches. The ranges it meets are
+    /// consecutive in the sorted list, so they are replaced where they are (a new list and a sort
+    /// per CRYPTO frame cost ~1,300 instructions).
     mutating func cover(_ r: Range<Int>) {
+        var first = 0
+        while first < ranges.count && ranges[first].upperBound < r.lowerBound { first &+= 1 }
         var merged = r
-        var kept: [Range<Int>] = []
-        for c in ranges {
-            if c.upperBound < merged.lowerBound || c.lowerBound > merged.upperBound {
-                kept.append(c)
-            } else {
-                merged = min(c.lowerBound, merged.lowerBound)..<max(c.upperBound, merged.upperBound)
-            }
+        var end = first
+        while end < ranges.count && ranges[end].lowerBound <= merged.upperBound {
+            merged = min(ranges[end].lowerBound, merged.lowerBound)..<max(ranges[end].upperBound, merged.upperBound)
+            end &+= 1
         }
-        kept.append(merged)
-        ranges = kept.sorted { $0.lowerBound < $1.lowerBound }
+        ranges.replaceSubrange(first..<end, with: CollectionOfOne(merged))
     }
 
     /// The bytes from offset 0 that have all arrived (empty when the first byte has not).

@@ -102,14 +102,6 @@ extension Span where Element == UInt8 {
     }
 }
 
-/// Hex text of 16-bit values, as fingerprints and reports print them (`"1301"`).
-func hex4(_ value: UInt16) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8](repeating: 0, count: 4)
-    for i in 0..<4 { out[i] = digits[Int((value >> UInt16(12 - 4 * i)) & 0xF)] }
-    return String(decoding: out, as: UTF8.self)
-}
-
 /// The header fields of an HTTP-like header block (HTTP, RTSP, SSDP) that classification reads,
 /// from the bytes before the blank line.
 ///

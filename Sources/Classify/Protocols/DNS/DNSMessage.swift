@@ -94,6 +94,14 @@ public struct DNSMessage: Sendable, Equatable {
         let qd = Int(b.be16(4)), an = Int(b.be16(6)), ns = Int(b.be16(8)), ar = Int(b.be16(10))
         guard opcode <= 6, opcode != 3 else { return nil }
         guard qd &+ an &+ ns &+ ar <= Self.maximumRecords else { return nil }
+        // The sections are read by a mutating method on the value built so far: with its several
+        // exits in this failable initializer, the whole message was copied once per parse.
+        guard readSections(b, counts: (qd, an, ns, ar), lax: lax, decodeNames: decodeNames) else { return nil }
+    }
+
+    private mutating func readSections(_ b: Span<UInt8>, counts: (Int, Int, Int, Int), lax: Bool,
+                                       decodeNames: Bool) -> Bool {
+        let (qd, an, ns, ar) = counts
         var at = 12
         if decodeNames {
             questions.reserveCapacity(min(qd, 16))
@@ -108,8 +116,8 @@ public struct DNSMessage: Sendable, Equatable {
                 end = next
             }
             guard let next = end, b.has(4, at: next) else {
-                if lax { length = at; return }
-                return nil
+                if lax { length = at; return true }
+                return false
             }
             if decodeNames { questions.append(Question(name: name, type: b.be16(next))) }
             questionCount &+= 1
@@ -119,14 +127,14 @@ public struct DNSMessage: Sendable, Equatable {
             let n = section == 0 ? an : section == 1 ? ns : ar
             for _ in 0..<n {
                 guard let next = Self.skipName(b, at: at), b.has(10, at: next) else {
-                    if lax { length = at; return }
-                    return nil
+                    if lax { length = at; return true }
+                    return false
                 }
                 let dataLength = Int(b.be16(next &+ 8))
                 let dataStart = next &+ 10
                 guard b.has(dataLength, at: dataStart) else {
-                    if lax { length = at; return }
-                    return nil
+                    if lax { length = at; return true }
+                    return false
                 }
                 let record = Record(nameOffset: at, type: b.be16(next), ttl: b.be32(next &+ 4),
                                     data: dataStart..<(dataStart &+ dataLength))
@@ -145,7 +153,7 @@ public struct DNSMessage: Sendable, Equatable {
         }
         length = at
         isComplete = true
-        guard lax || at == b.count else { return nil }
+        return lax || at == b.count
     }
 
     /// The offset after the name at `offset`, checking it as `name` does but building nothing.

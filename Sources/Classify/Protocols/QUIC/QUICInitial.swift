@@ -51,41 +51,52 @@ public struct QUICVersion: Sendable, Equatable {
     }
 
     /// The Initial salt (RFC 9001 §5.2; RFC 9369 §3.3.1; the drafts' and Google's own).
-    var salt: [UInt8] {
-        if isV2 {
-            return [0x0D, 0xED, 0xE3, 0xDE, 0xF7, 0x00, 0xA6, 0xDB, 0x81, 0x93, 0x81, 0xBE, 0x6E, 0x26, 0x9D, 0xCB,
-                    0xF9, 0xBD, 0x2E, 0xD9]
-        }
+    var salt: [UInt8] { Self.salts[saltIndex] }
+
+    /// Which of `salts` the version uses.
+    var saltIndex: Int {
+        if isV2 { return 1 }
         if let digits = googleDigits {
             switch (number >> 24, digits) {
-            case (0x51, 50):  // Q050
-                return [0x50, 0x45, 0x74, 0xEF, 0xD0, 0x66, 0xFE, 0x2F, 0x9D, 0x94, 0x5C, 0xFC, 0xDB, 0xD3, 0xA7, 0xF0,
-                        0xD3, 0xB5, 0x6B, 0x45]
-            case (0x54, 50):  // T050
-                return [0x7F, 0xF5, 0x79, 0xE5, 0xAC, 0xD0, 0x72, 0x91, 0x55, 0x80, 0x30, 0x4C, 0x43, 0xA2, 0x36, 0x7C,
-                        0x60, 0x48, 0x83, 0x10]
-            default:  // T051
-                return [0x7A, 0x4E, 0xDE, 0xF4, 0xE7, 0xCC, 0xEE, 0x5F, 0xA4, 0x50, 0x6C, 0x19, 0x12, 0x4F, 0xC8, 0xCC,
-                        0xDA, 0x6E, 0x03, 0x3D]
+            case (0x51, 50): return 2  // Q050
+            case (0x54, 50): return 3  // T050
+            default: return 4  // T051
             }
         }
-        if isDraft && draftNumber <= 22 {
-            return [0x7F, 0xBC, 0xDB, 0x0E, 0x7C, 0x66, 0xBB, 0xE9, 0x19, 0x3A, 0x96, 0xCD, 0x21, 0x51, 0x9E, 0xBD,
-                    0x7A, 0x02, 0x64, 0x4A]
-        }
-        if isDraft && draftNumber <= 28 {
-            return [0xC3, 0xEE, 0xF7, 0x12, 0xC7, 0x2E, 0xBB, 0x5A, 0x11, 0xA7, 0xD2, 0x43, 0x2B, 0xB4, 0x63, 0x65,
-                    0xBE, 0xF9, 0xF5, 0x02]
-        }
+        if isDraft && draftNumber <= 22 { return 5 }
+        if isDraft && draftNumber <= 28 { return 6 }
         if (isDraft && draftNumber <= 32) || number & 0x0F0F_0F0F == 0x0A0A_0A0A || number & 0xFFFF_F000 == 0xFACE_B000 {
-            return [0xAF, 0xBF, 0xEC, 0x28, 0x99, 0x93, 0xD2, 0x4C, 0x9E, 0x97, 0x86, 0xF1, 0x9C, 0x61, 0x11, 0xE0,
-                    0x43, 0x90, 0xA8, 0x99]
+            return 7
         }
-        return [0x38, 0x76, 0x2C, 0xF7, 0xF5, 0x59, 0x34, 0xB3, 0x4D, 0x17, 0x9A, 0xE6, 0xA4, 0xC8, 0x0C, 0xAD,
-                0xCC, 0xBB, 0x7F, 0x0A]
+        return 0
     }
 
-    var labelPrefix: String { isV2 ? "quicv2 " : "quic " }
+    static let salts: [[UInt8]] = [
+        // v1 and drafts 33–34
+        [0x38, 0x76, 0x2C, 0xF7, 0xF5, 0x59, 0x34, 0xB3, 0x4D, 0x17, 0x9A, 0xE6, 0xA4, 0xC8, 0x0C, 0xAD,
+         0xCC, 0xBB, 0x7F, 0x0A],
+        // v2
+        [0x0D, 0xED, 0xE3, 0xDE, 0xF7, 0x00, 0xA6, 0xDB, 0x81, 0x93, 0x81, 0xBE, 0x6E, 0x26, 0x9D, 0xCB,
+         0xF9, 0xBD, 0x2E, 0xD9],
+        // Q050
+        [0x50, 0x45, 0x74, 0xEF, 0xD0, 0x66, 0xFE, 0x2F, 0x9D, 0x94, 0x5C, 0xFC, 0xDB, 0xD3, 0xA7, 0xF0,
+         0xD3, 0xB5, 0x6B, 0x45],
+        // T050
+        [0x7F, 0xF5, 0x79, 0xE5, 0xAC, 0xD0, 0x72, 0x91, 0x55, 0x80, 0x30, 0x4C, 0x43, 0xA2, 0x36, 0x7C,
+         0x60, 0x48, 0x83, 0x10],
+        // T051
+        [0x7A, 0x4E, 0xDE, 0xF4, 0xE7, 0xCC, 0xEE, 0x5F, 0xA4, 0x50, 0x6C, 0x19, 0x12, 0x4F, 0xC8, 0xCC,
+         0xDA, 0x6E, 0x03, 0x3D],
+        // drafts up to 22
+        [0x7F, 0xBC, 0xDB, 0x0E, 0x7C, 0x66, 0xBB, 0xE9, 0x19, 0x3A, 0x96, 0xCD, 0x21, 0x51, 0x9E, 0xBD,
+         0x7A, 0x02, 0x64, 0x4A],
+        // drafts 23–28
+        [0xC3, 0xEE, 0xF7, 0x12, 0xC7, 0x2E, 0xBB, 0x5A, 0x11, 0xA7, 0xD2, 0x43, 0x2B, 0xB4, 0x63, 0x65,
+         0xBE, 0xF9, 0xF5, 0x02],
+        // drafts 29–32, mvfst, and the greasing versions
+        [0xAF, 0xBF, 0xEC, 0x28, 0x99, 0x93, 0xD2, 0x4C, 0x9E, 0x97, 0x86, 0xF1, 0x9C, 0x61, 0x11, 0xE0,
+         0x43, 0x90, 0xA8, 0x99],
+    ]
 }
 
 /// The Initial packet protection keys of one side (RFC 9001 §5.1–5.4).
@@ -97,22 +108,40 @@ struct QUICInitialKeys {
     var keyBytes: [UInt8]
     var headerProtectionBytes: [UInt8]
 
-    /// HMAC key schedules of the v1 and v2 salts, the versions nearly every flow uses: the
-    /// extraction then costs two SHA-256 blocks instead of four.
-    private static let v1Salt = HMACSHA256(key: QUICVersion(1).salt)
-    private static let v2Salt = HMACSHA256(key: QUICVersion(0x6B33_43CF).salt)
+    /// HMAC key schedules of every salt, made once: an extraction then costs two SHA-256 blocks
+    /// instead of four.
+    private static let saltSchedules = QUICVersion.salts.map(HMACSHA256.init(key:))
+
+    /// The `HkdfLabel` structures (RFC 8446 §7.1) each derivation expands, built once: v2 renames
+    /// the labels (RFC 9369 §3.3.2), the secrets' labels are the same for every version.
+    private static let clientIn = HMACSHA256.labelInfo("client in", length: 32)
+    private static let serverIn = HMACSHA256.labelInfo("server in", length: 32)
+    private static let v1Labels = LabelInfos(prefix: "quic ")
+    private static let v2Labels = LabelInfos(prefix: "quicv2 ")
+
+    private struct LabelInfos {
+        let key: [UInt8]
+        let iv: [UInt8]
+        let hp: [UInt8]
+
+        init(prefix: String) {
+            key = HMACSHA256.labelInfo(prefix + "key", length: 16)
+            iv = HMACSHA256.labelInfo(prefix + "iv", length: 12)
+            hp = HMACSHA256.labelInfo(prefix + "hp", length: 16)
+        }
+    }
 
     /// Keys for the client (`client in`) or server (`server in`) from the client's first
     /// Destination Connection ID.
     init(version: QUICVersion, connectionID: [UInt8], client: Bool) {
-        let salt = version.number == 1 ? Self.v1Salt : version.isV2 ? Self.v2Salt : HMACSHA256(key: version.salt)
         // HKDF-Extract(salt, IKM) = HMAC(salt, IKM) (RFC 5869 §2.2).
-        let initial = HMACSHA256(key: salt.authenticationCode(connectionID))
-        let secret = HMACSHA256(key: initial.expandLabel(client ? "client in" : "server in", length: 32))
-        keyBytes = secret.expandLabel(version.labelPrefix + "key", length: 16)
+        let initial = HMACSHA256(key: Self.saltSchedules[version.saltIndex].authenticationCode(connectionID))
+        let secret = HMACSHA256(key: initial.authenticationCode(client ? Self.clientIn : Self.serverIn))
+        let labels = version.isV2 ? Self.v2Labels : Self.v1Labels
+        keyBytes = secret.expand(labels.key, length: 16)
         key = SymmetricKey(data: keyBytes)
-        iv = secret.expandLabel(version.labelPrefix + "iv", length: 12)
-        headerProtectionBytes = secret.expandLabel(version.labelPrefix + "hp", length: 16)
+        iv = secret.expand(labels.iv, length: 12)
+        headerProtectionBytes = secret.expand(labels.hp, length: 16)
         headerProtection = SymmetricKey(data: headerProtectionBytes)
     }
 }
@@ -127,33 +156,50 @@ struct HMACSHA256 {
 
     init(key: [UInt8]) {
         // Keys longer than a block are hashed first (RFC 2104 §2); QUIC's are 20 and 32 bytes.
-        let short = key.count > 64 ? Array(SHA256.hash(data: key)) : key
-        var pad = [UInt8](repeating: 0x36, count: 64)
-        for i in short.indices { pad[i] ^= short[i] }
-        inner.update(data: pad)
-        for i in pad.indices { pad[i] ^= 0x36 ^ 0x5C }
-        outer.update(data: pad)
+        if key.count > 64 {
+            unsafe SHA256.hash(data: key).withUnsafeBytes { unsafe absorb(key: $0) }
+        } else {
+            unsafe key.withUnsafeBytes { unsafe absorb(key: $0) }
+        }
     }
 
-    func authenticationCode(_ message: [UInt8]) -> [UInt8] {
+    /// A key that is a digest (the extracted secrets): no copy into an array first.
+    init(key: SHA256Digest) {
+        unsafe key.withUnsafeBytes { unsafe absorb(key: $0) }
+    }
+
+    private mutating func absorb(key: UnsafeRawBufferPointer) {
+        var pad: InlineArray<64, UInt8> = InlineArray(repeating: 0x36)
+        for i in 0..<key.count { unsafe pad[i] ^= key[i] }
+        unsafe pad.span.withUnsafeBytes { unsafe inner.update(bufferPointer: $0) }
+        for i in 0..<64 { pad[i] ^= 0x36 ^ 0x5C }
+        unsafe pad.span.withUnsafeBytes { unsafe outer.update(bufferPointer: $0) }
+    }
+
+    func authenticationCode(_ message: [UInt8]) -> SHA256Digest {
         var inside = inner
-        inside.update(data: message)
+        unsafe message.withUnsafeBytes { unsafe inside.update(bufferPointer: $0) }
         var outside = outer
         unsafe inside.finalize().withUnsafeBytes { unsafe outside.update(bufferPointer: $0) }
-        return unsafe outside.finalize().withUnsafeBytes { unsafe Array($0) }
+        return outside.finalize()
     }
 
-    /// `HKDF-Expand-Label(secret, label, "", length)` with the `tls13 ` prefix (RFC 8446 §7.1) for
-    /// this key as the secret. Each output here is at most one SHA-256 block (32 bytes), which
-    /// HKDF-Expand makes as `T(1) = HMAC(secret, info | 0x01)` (RFC 5869 §2.3).
-    func expandLabel(_ label: String, length: Int) -> [UInt8] {
+    /// `HKDF-Expand(secret, info, length)` for this key as the secret and an output of at most
+    /// one SHA-256 block (32 bytes), which HKDF-Expand makes as `T(1) = HMAC(secret, info | 0x01)`
+    /// (RFC 5869 §2.3). `info` comes from `labelInfo`, its `0x01` already appended.
+    func expand(_ info: [UInt8], length: Int) -> [UInt8] {
+        unsafe authenticationCode(info).withUnsafeBytes { unsafe Array($0.prefix(min(length, 32))) }
+    }
+
+    /// `HKDF-Expand-Label(secret, label, "", length)`'s info with the `tls13 ` prefix (RFC 8446
+    /// §7.1), followed by the counter byte of the first (only) block.
+    static func labelInfo(_ label: String, length: Int) -> [UInt8] {
         let full = Array(("tls13 " + label).utf8)
         var info: [UInt8] = [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(full.count)]
-        info.reserveCapacity(full.count &+ 5)
         info += full
         info.append(0)  // empty context
         info.append(1)  // T(1)
-        return Array(authenticationCode(info).prefix(min(length, 32)))
+        return info
     }
 }
 
