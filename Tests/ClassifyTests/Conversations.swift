@@ -88,17 +88,16 @@ struct Conversation {
 /// of the flow.
 struct ClassifierDriver {
     var classifier: Classifier
-    var ended: [EndedFlow] = []
     private let box: Box
 
     final class Box {
-        var ended: [EndedFlow] = []
+        var finished: [ClassifiedFlow] = []
     }
 
     init() {
         let box = Box()
         self.box = box
-        classifier = Classifier { box.ended.append($0) }
+        classifier = Classifier { box.finished.append($0.finish()) }
     }
 
     /// Classifies `conversation` as captured (its real segments, sequence numbers and claimed
@@ -161,7 +160,7 @@ struct ClassifierDriver {
             }
         }
         classifier.flowEnded(Self.record(c, uid: uid), slot: slot)
-        return box.ended.removeLast().finish()
+        return box.finished.removeLast()
     }
 
     @discardableResult
