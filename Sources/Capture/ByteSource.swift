@@ -28,10 +28,9 @@ import Darwin
     private(set) var reachedEnd = false
     private let chunkSize: Int
     private var mapped: UnsafeRawBufferPointer?
-    /// Regular files only: how far ahead of the reads the kernel has been asked to fetch.
+    /// Large regular files only (else -1): how far ahead of the reads the kernel has been asked
+    /// to fetch.
     private var advisedUpTo: Int64 = -1
-    /// File offset just past the bytes read so far.
-    private var readOffset: Int64 = 0
 
     static let defaultChunkSize = 1 << 20
 
@@ -136,7 +135,6 @@ import Darwin
                 return false
             }
             end &+= n
-            readOffset &+= Int64(n)
         }
         adviseAhead()
         return true
@@ -148,6 +146,8 @@ import Darwin
     /// analysed instead of stalling each `read`: without the hint the kernel reads ahead only
     /// 128–256 KiB, less than one of our reads.
     private func adviseAhead() {
+        // The file offset just past the bytes read so far.
+        let readOffset = offset &+ Int64(available)
         guard advisedUpTo >= 0, readOffset &+ Self.readAheadBytes / 2 > advisedUpTo else { return }
         let from = max(advisedUpTo, readOffset)
         _ = posix_fadvise(fd, off_t(from), off_t(Self.readAheadBytes), POSIX_FADV_WILLNEED)

@@ -50,53 +50,69 @@ public struct QUICVersion: Sendable, Equatable {
         return "0x" + hex4(UInt16(number >> 16)) + hex4(UInt16(number & 0xFFFF))
     }
 
-    /// The Initial salt (RFC 9001 §5.2; RFC 9369 §3.3.1; the drafts' and Google's own).
-    var salt: [UInt8] { Self.salts[saltIndex] }
-
-    /// Which of `salts` the version uses.
-    var saltIndex: Int {
-        if isV2 { return 1 }
+    /// The salt of the version's Initial keys.
+    var initialSalt: InitialSalt {
+        if isV2 { return .v2 }
         if let digits = googleDigits {
             switch (number >> 24, digits) {
-            case (0x51, 50): return 2  // Q050
-            case (0x54, 50): return 3  // T050
-            default: return 4  // T051
+            case (0x51, 50): return .q050
+            case (0x54, 50): return .t050
+            default: return .t051
             }
         }
-        if isDraft && draftNumber <= 22 { return 5 }
-        if isDraft && draftNumber <= 28 { return 6 }
+        if isDraft && draftNumber <= 22 { return .draft22 }
+        if isDraft && draftNumber <= 28 { return .draft28 }
         if (isDraft && draftNumber <= 32) || number & 0x0F0F_0F0F == 0x0A0A_0A0A || number & 0xFFFF_F000 == 0xFACE_B000 {
-            return 7
+            return .draft32
         }
-        return 0
+        return .v1
     }
+}
 
-    static let salts: [[UInt8]] = [
-        // v1 and drafts 33–34
-        [0x38, 0x76, 0x2C, 0xF7, 0xF5, 0x59, 0x34, 0xB3, 0x4D, 0x17, 0x9A, 0xE6, 0xA4, 0xC8, 0x0C, 0xAD,
-         0xCC, 0xBB, 0x7F, 0x0A],
-        // v2
-        [0x0D, 0xED, 0xE3, 0xDE, 0xF7, 0x00, 0xA6, 0xDB, 0x81, 0x93, 0x81, 0xBE, 0x6E, 0x26, 0x9D, 0xCB,
-         0xF9, 0xBD, 0x2E, 0xD9],
-        // Q050
-        [0x50, 0x45, 0x74, 0xEF, 0xD0, 0x66, 0xFE, 0x2F, 0x9D, 0x94, 0x5C, 0xFC, 0xDB, 0xD3, 0xA7, 0xF0,
-         0xD3, 0xB5, 0x6B, 0x45],
-        // T050
-        [0x7F, 0xF5, 0x79, 0xE5, 0xAC, 0xD0, 0x72, 0x91, 0x55, 0x80, 0x30, 0x4C, 0x43, 0xA2, 0x36, 0x7C,
-         0x60, 0x48, 0x83, 0x10],
-        // T051
-        [0x7A, 0x4E, 0xDE, 0xF4, 0xE7, 0xCC, 0xEE, 0x5F, 0xA4, 0x50, 0x6C, 0x19, 0x12, 0x4F, 0xC8, 0xCC,
-         0xDA, 0x6E, 0x03, 0x3D],
-        // drafts up to 22
-        [0x7F, 0xBC, 0xDB, 0x0E, 0x7C, 0x66, 0xBB, 0xE9, 0x19, 0x3A, 0x96, 0xCD, 0x21, 0x51, 0x9E, 0xBD,
-         0x7A, 0x02, 0x64, 0x4A],
-        // drafts 23–28
-        [0xC3, 0xEE, 0xF7, 0x12, 0xC7, 0x2E, 0xBB, 0x5A, 0x11, 0xA7, 0xD2, 0x43, 0x2B, 0xB4, 0x63, 0x65,
-         0xBE, 0xF9, 0xF5, 0x02],
-        // drafts 29–32, mvfst, and the greasing versions
-        [0xAF, 0xBF, 0xEC, 0x28, 0x99, 0x93, 0xD2, 0x4C, 0x9E, 0x97, 0x86, 0xF1, 0x9C, 0x61, 0x11, 0xE0,
-         0x43, 0x90, 0xA8, 0x99],
-    ]
+/// The Initial salts (RFC 9001 §5.2; RFC 9369 §3.3.1; the drafts' and Google's own), one per
+/// family of versions that share it.
+enum InitialSalt: Int, CaseIterable {
+    /// v1, and drafts 33–34.
+    case v1
+    case v2
+    case q050
+    case t050
+    case t051
+    /// Drafts up to 22.
+    case draft22
+    /// Drafts 23–28.
+    case draft28
+    /// Drafts 29–32, mvfst, and the greasing versions.
+    case draft32
+
+    var bytes: [UInt8] {
+        switch self {
+        case .v1:
+            [0x38, 0x76, 0x2C, 0xF7, 0xF5, 0x59, 0x34, 0xB3, 0x4D, 0x17, 0x9A, 0xE6, 0xA4, 0xC8, 0x0C, 0xAD,
+             0xCC, 0xBB, 0x7F, 0x0A]
+        case .v2:
+            [0x0D, 0xED, 0xE3, 0xDE, 0xF7, 0x00, 0xA6, 0xDB, 0x81, 0x93, 0x81, 0xBE, 0x6E, 0x26, 0x9D, 0xCB,
+             0xF9, 0xBD, 0x2E, 0xD9]
+        case .q050:
+            [0x50, 0x45, 0x74, 0xEF, 0xD0, 0x66, 0xFE, 0x2F, 0x9D, 0x94, 0x5C, 0xFC, 0xDB, 0xD3, 0xA7, 0xF0,
+             0xD3, 0xB5, 0x6B, 0x45]
+        case .t050:
+            [0x7F, 0xF5, 0x79, 0xE5, 0xAC, 0xD0, 0x72, 0x91, 0x55, 0x80, 0x30, 0x4C, 0x43, 0xA2, 0x36, 0x7C,
+             0x60, 0x48, 0x83, 0x10]
+        case .t051:
+            [0x7A, 0x4E, 0xDE, 0xF4, 0xE7, 0xCC, 0xEE, 0x5F, 0xA4, 0x50, 0x6C, 0x19, 0x12, 0x4F, 0xC8, 0xCC,
+             0xDA, 0x6E, 0x03, 0x3D]
+        case .draft22:
+            [0x7F, 0xBC, 0xDB, 0x0E, 0x7C, 0x66, 0xBB, 0xE9, 0x19, 0x3A, 0x96, 0xCD, 0x21, 0x51, 0x9E, 0xBD,
+             0x7A, 0x02, 0x64, 0x4A]
+        case .draft28:
+            [0xC3, 0xEE, 0xF7, 0x12, 0xC7, 0x2E, 0xBB, 0x5A, 0x11, 0xA7, 0xD2, 0x43, 0x2B, 0xB4, 0x63, 0x65,
+             0xBE, 0xF9, 0xF5, 0x02]
+        case .draft32:
+            [0xAF, 0xBF, 0xEC, 0x28, 0x99, 0x93, 0xD2, 0x4C, 0x9E, 0x97, 0x86, 0xF1, 0x9C, 0x61, 0x11, 0xE0,
+             0x43, 0x90, 0xA8, 0x99]
+        }
+    }
 }
 
 /// The Initial packet protection keys of one side (RFC 9001 §5.1–5.4).
@@ -110,7 +126,7 @@ struct QUICInitialKeys {
 
     /// HMAC key schedules of every salt, made once: an extraction then costs two SHA-256 blocks
     /// instead of four.
-    private static let saltSchedules = QUICVersion.salts.map(HMACSHA256.init(key:))
+    private static let saltSchedules = InitialSalt.allCases.map { HMACSHA256(key: $0.bytes) }
 
     /// The `HkdfLabel` structures (RFC 8446 §7.1) each derivation expands, built once: v2 renames
     /// the labels (RFC 9369 §3.3.2), the secrets' labels are the same for every version.
@@ -135,13 +151,13 @@ struct QUICInitialKeys {
     /// Destination Connection ID.
     init(version: QUICVersion, connectionID: [UInt8], client: Bool) {
         // HKDF-Extract(salt, IKM) = HMAC(salt, IKM) (RFC 5869 §2.2).
-        let initial = HMACSHA256(key: Self.saltSchedules[version.saltIndex].authenticationCode(connectionID))
+        let initial = HMACSHA256(key: Self.saltSchedules[version.initialSalt.rawValue].authenticationCode(connectionID))
         let secret = HMACSHA256(key: initial.authenticationCode(client ? Self.clientIn : Self.serverIn))
         let labels = version.isV2 ? Self.v2Labels : Self.v1Labels
-        keyBytes = secret.expand(labels.key, length: 16)
+        keyBytes = secret.expand(labels.key)
         key = SymmetricKey(data: keyBytes)
-        iv = secret.expand(labels.iv, length: 12)
-        headerProtectionBytes = secret.expand(labels.hp, length: 16)
+        iv = secret.expand(labels.iv)
+        headerProtectionBytes = secret.expand(labels.hp)
         headerProtection = SymmetricKey(data: headerProtectionBytes)
     }
 }
@@ -186,9 +202,11 @@ struct HMACSHA256 {
 
     /// `HKDF-Expand(secret, info, length)` for this key as the secret and an output of at most
     /// one SHA-256 block (32 bytes), which HKDF-Expand makes as `T(1) = HMAC(secret, info | 0x01)`
-    /// (RFC 5869 §2.3). `info` comes from `labelInfo`, its `0x01` already appended.
-    func expand(_ info: [UInt8], length: Int) -> [UInt8] {
-        unsafe authenticationCode(info).withUnsafeBytes { unsafe Array($0.prefix(min(length, 32))) }
+    /// (RFC 5869 §2.3). `info` comes from `labelInfo`: it starts with the output length and ends
+    /// with the `0x01` counter.
+    func expand(_ info: [UInt8]) -> [UInt8] {
+        let length = Int(info[0]) << 8 | Int(info[1])
+        return unsafe authenticationCode(info).withUnsafeBytes { unsafe Array($0.prefix(min(length, 32))) }
     }
 
     /// `HKDF-Expand-Label(secret, label, "", length)`'s info with the `tls13 ` prefix (RFC 8446
