@@ -74,6 +74,12 @@ extension MutableSpan where Element == UInt8 {
     }
 
     public mutating func putDecimal(_ value: UInt64, _ at: inout Int) {
+        if value < 10 {
+            // Most counters of short flows, zeros: one store.
+            self[at] = 0x30 &+ UInt8(truncatingIfNeeded: value)
+            at &+= 1
+            return
+        }
         putZeroPadded(value, width: Self.decimalDigits(value), &at)
     }
 
