@@ -31,6 +31,16 @@ public struct FlowConfiguration: Sendable, Equatable {
 
     public init() {}
 
+    /// The TCP timers a packet may start, as the per-packet code takes them: three words passed in
+    /// registers (the whole configuration was copied to the stack for every packet).
+    struct TCPTimers {
+        var attemptDelay: Int64
+        var closeDelay: Int64
+        var linger: Int64
+    }
+
+    var tcpTimers: TCPTimers { TCPTimers(attemptDelay: tcpAttemptDelay, closeDelay: tcpCloseDelay, linger: tcpLinger) }
+
     func inactivity(for protocolNumber: UInt8) -> Int64 {
         switch protocolNumber {
         case 6: tcpInactivity

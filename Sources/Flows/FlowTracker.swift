@@ -78,6 +78,8 @@ public struct FlowTracker {
 
     public var liveFlows: Int { table.count }
 
+    private var tcpTimers: FlowConfiguration.TCPTimers { configuration.tcpTimers }
+
     // MARK: - Per packet
 
     /// Accounts one decoded IP packet (`packet.ipVersion != 0`) whose frame bytes are `frame`:
@@ -203,7 +205,7 @@ public struct FlowTracker {
     private mutating func count(_ index: Int, _ p: inout DecodedPacket, fromOriginator: Bool, wireLength: Int,
                                 time: Int64) {
         table[index].count(&p, fromOriginator: fromOriginator, wireLength: wireLength, time: time,
-                           configuration: configuration, anomalies: &anomalies)
+                           timers: tcpTimers, anomalies: &anomalies)
     }
 
     // MARK: - Inspection
@@ -543,7 +545,7 @@ extension FlowState {
     /// storage per packet).
     @inline(__always)
     mutating func count(_ p: inout DecodedPacket, fromOriginator: Bool, wireLength: Int, time: Int64,
-                        configuration: FlowConfiguration, anomalies: inout Anomalies) {
+                        timers: FlowConfiguration.TCPTimers, anomalies: inout Anomalies) {
         let ipBytes = UInt64(p.ipTotalLength)
         let payload = UInt64(max(0, p.payloadLength))
         lastTime = time
@@ -571,7 +573,7 @@ extension FlowState {
         switch protocolNumber.rawValue {
         case 6:
             if p.transportComplete {
-                trackTCP(fromOriginator: fromOriginator, &p, time: time, configuration: configuration,
+                trackTCP(fromOriginator: fromOriginator, &p, time: time, timers: timers,
                          anomalies: &anomalies)
             }
         case 17:
@@ -582,15 +584,15 @@ extension FlowState {
     }
 
     mutating func trackTCP(fromOriginator: Bool, _ p: inout DecodedPacket, time: Int64,
-                           configuration: FlowConfiguration, anomalies: inout Anomalies) {
+                           timers: FlowConfiguration.TCPTimers, anomalies: inout Anomalies) {
         let outcome = tcp.process(fromOriginator: fromOriginator, flags: p.tcpFlags, sequence: p.tcpSequence,
                                   acknowledgment: p.tcpAcknowledgment, window: p.tcpWindow,
                                   payloadLength: max(0, p.payloadLength), history: &history, anomalies: &anomalies)
-        if outcome.attemptStarted && tcp.isUnansweredAttempt { attemptDeadline = time &+ configuration.tcpAttemptDelay }
-        if outcome.closeCompleted && closeDeadline == .max { closeDeadline = time &+ configuration.tcpCloseDelay }
+        if outcome.attemptStarted && tcp.isUnansweredAttempt { attemptDeadline = time &+ timers.attemptDelay }
+        if outcome.closeCompleted && closeDeadline == .max { closeDeadline = time &+ timers.closeDelay }
         var d = closeDeadline
         if tcp.isUnansweredAttempt { d = min(d, attemptDeadline) }
-        if tcp.isLingering { d = min(d, time &+ configuration.tcpLinger) }
+        if tcp.isLingering { d = min(d, time &+ timers.linger) }
         deadline = d
     }
 
