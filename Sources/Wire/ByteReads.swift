@@ -1,11 +1,11 @@
-// The one place where bytes become integers. Every read is bounds-checked by `Span`/`RawSpan`: a decoder that
-// forgot a length check traps in a test instead of reading past the packet. Decoders check lengths
-// first and only then read, so in practice these checks never fire.
+// The one place where bytes become integers. Every read is bounds-checked by `Span` or `RawSpan`: a
+// decoder that forgot a length check traps in a test instead of reading past the packet. Decoders
+// check lengths first and only then read, so in practice these checks never fire.
 
 extension Span where Element == UInt8 {
     /// The `T` whose bytes are at `offset`, in memory order: one range check for all of them and
-    /// one load (assembled byte by byte, with a check per byte, a MAC address took ~20
-    /// instructions and the Ethernet header ~85 per packet).
+    /// one load. (Assembled byte by byte, with a check per byte, the capture's record headers and
+    /// the IP and TCP headers took 3% more of the instructions of `audit flows` on mix.pcap.)
     @inlinable @inline(__always)
     package func load<T: FixedWidthInteger & BitwiseCopyable>(_ offset: Int) -> T {
         unsafe bytes.unsafeLoadUnaligned(fromByteOffset: offset, as: T.self)
