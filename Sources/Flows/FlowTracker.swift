@@ -78,8 +78,6 @@ public struct FlowTracker {
 
     public var liveFlows: Int { table.count }
 
-    private var tcpTimers: FlowConfiguration.TCPTimers { configuration.tcpTimers }
-
     // MARK: - Per packet
 
     /// Accounts one decoded IP packet (`packet.ipVersion != 0`) whose frame bytes are `frame`:
@@ -205,7 +203,7 @@ public struct FlowTracker {
     private mutating func count(_ index: Int, _ p: inout DecodedPacket, fromOriginator: Bool, wireLength: Int,
                                 time: Int64) {
         table[index].count(&p, fromOriginator: fromOriginator, wireLength: wireLength, time: time,
-                           timers: tcpTimers, anomalies: &anomalies)
+                           timers: configuration.tcpTimers, anomalies: &anomalies)
     }
 
     // MARK: - Inspection
