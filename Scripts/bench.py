@@ -16,7 +16,8 @@ alike:
     tcpdump -nr F -w /dev/null                           (reads and writes every packet, no decoding)
     tshark -q -z conv,tcp -r F                           (Debian tshark; slow: --skip-tshark to omit)
 
-and prints the best of N runs per tool: seconds, CPU seconds (user + system, all threads: by
+each run right after reading the whole file once (so that every tool finds it in the page cache:
+see `warm`), and prints the best of N runs per tool: seconds, CPU seconds (user + system, all threads: by
 default `audit` turns ended flows into facts on a second thread; `--threads 1` keeps everything on
 one, which is what the single-threaded goal of issue 2 measures, and costs less CPU), packets/s, Gbit/s of packet data, peak RSS (from wait4's ru_maxrss), and time relative to
 `audit flows`. Absolute times drift on shared machines:
@@ -44,6 +45,19 @@ def run(cmd, stdout=subprocess.DEVNULL):
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def warm(path):
+    """Reads the whole file so that the next run finds it in the page cache, as the yardsticks were
+    measured (../shared/bench/README.md: "file in the page cache"). Needed before every run, not
+    once: this kind of VM gives page-cache memory back to the host within seconds (`fincore` on
+    mix.pcap, idle: 973 MB resident, 729 MB ten seconds later), and a run that finds part of the
+    file gone spends that part in the kernel reading it again: +0.1-0.2 s of system time for
+    `audit flows --threads 1` on mix.pcap, a fixed cost that weighs most on the fastest tool."""
+    buffer = bytearray(1 << 20)
+    with open(path, "rb", buffering=0) as f:
+        while f.readinto(buffer):
+            pass
 
 
 def capinfo(path):
@@ -98,6 +112,7 @@ def main(argv):
             for label, cmd in tools:
                 if label.startswith("tshark") and _ > 0:
                     continue  # one tshark run is plenty: it is 30-60x slower
+                warm(path)
                 seconds, cpu, rss, status = run(cmd(path))
                 rounds[-1][label] = seconds
                 prev = best.get(label)
