@@ -19,6 +19,8 @@ let strict: [SwiftSetting] = [
     // the packet path (Scripts/bench.py, mix.pcap) and the debug builds that run the tests keep them,
     // so an overlapping access still traps there.
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    // See the `audit` target's linker settings.
+    .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
 ]
 
 let package = Package(
@@ -76,7 +78,14 @@ let package = Package(
                 "Analysis", "Audit", "Capture", "Classify", "Devices", "Flows", "History", "Reporting", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            // Release builds link the Swift runtime and Foundation statically (with `-static-stdlib`
+            // in `strict` above, which makes the modules name the static libraries they need): the
+            // binary then runs on a Debian machine without a Swift toolchain (it needs libpcap and
+            // libsqlite3 only), and start-up skips resolving the runtime's symbols — 15.6 -> 10.7 ms
+            // for `audit flows` on a small capture (25 interleaved runs each). The binary grows
+            // from 92 to 166 MB. Debug builds (the tests) stay dynamic.
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
         ),
         .target(name: "TestSupport", dependencies: ["Wire", "Capture"], path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: strict),
