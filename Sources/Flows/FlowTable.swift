@@ -12,6 +12,11 @@ struct FlowTable {
     private var slots: [UInt64]
     private var mask: Int
     private(set) var states: [FlowState] = []
+    /// Per state, a time at or before which the flow cannot have timed out (`FlowTracker.sweep`):
+    /// `.min` for a new flow (not yet looked at), `.max` for a free slot. The sweep visits every
+    /// slot each time it runs; reading 8 dense bytes per slot instead of the timers inside each
+    /// ~580-byte state made it touch one cache line per eight flows instead of one or two per flow.
+    private(set) var wake: [Int64] = []
     private var freeList: [Int32] = []
     private(set) var count = 0
 
@@ -24,7 +29,10 @@ struct FlowTable {
         while capacity < initialCapacity * 2 { capacity <<= 1 }
         slots = [UInt64](repeating: 0, count: capacity)
         mask = capacity - 1
-        if reservedStates > 0 { states.reserveCapacity(reservedStates) }
+        if reservedStates > 0 {
+            states.reserveCapacity(reservedStates)
+            wake.reserveCapacity(reservedStates)
+        }
     }
 
     /// The index of the state holding `key`, or nil.
@@ -50,9 +58,11 @@ struct FlowTable {
         if let free = freeList.popLast() {
             index = Int(free)
             states[index] = state
+            wake[index] = .min
         } else {
             index = states.count
             states.append(state)
+            wake.append(.min)
         }
         place(index: index, hash: hash)
         count &+= 1
@@ -84,6 +94,7 @@ struct FlowTable {
         }
         slots[hole] = 0
         states[index].isLive = false
+        wake[index] = .max
         freeList.append(Int32(index))
         count &-= 1
     }
@@ -93,6 +104,16 @@ struct FlowTable {
         @inline(__always) _read { yield states[index] }
         @inline(__always) _modify { yield &states[index] }
     }
+
+    /// Moves the state's wake time to `time` if that is earlier (a timer was shortened).
+    @inline(__always)
+    mutating func wake(_ index: Int, noLaterThan time: Int64) {
+        if time < wake[index] { wake[index] = time }
+    }
+
+    /// Sets the state's wake time (the sweep found it not yet expired).
+    @inline(__always)
+    mutating func setWake(_ index: Int, _ time: Int64) { wake[index] = time }
 
     /// Number of state slots (live or free).
     var capacity: Int { states.count }
@@ -104,7 +125,7 @@ struct FlowTable {
     /// states written so far, not the reserved room.
     var memoryBytes: Int {
         slots.capacity * MemoryLayout<UInt64>.stride + states.count * MemoryLayout<FlowState>.stride
-            + freeList.capacity * 4
+            + wake.count * 8 + freeList.capacity * 4
     }
 
     private mutating func place(index: Int, hash: UInt64) {

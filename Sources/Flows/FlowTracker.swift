@@ -202,8 +202,9 @@ public struct FlowTracker {
     @inline(__always)
     private mutating func count(_ index: Int, _ p: inout DecodedPacket, fromOriginator: Bool, wireLength: Int,
                                 time: Int64) {
-        table[index].count(&p, fromOriginator: fromOriginator, wireLength: wireLength, time: time,
-                           timers: configuration.tcpTimers, anomalies: &anomalies)
+        let shortened = table[index].count(&p, fromOriginator: fromOriginator, wireLength: wireLength, time: time,
+                                           timers: configuration.tcpTimers, anomalies: &anomalies)
+        if shortened { table.wake(index, noLaterThan: table[index].deadline) }
     }
 
     // MARK: - Inspection
@@ -484,11 +485,17 @@ public struct FlowTracker {
     private mutating func sweep() {
         lastSweep = now
         packetsSinceSweep = 0
-        for index in 0..<table.capacity where table[index].isLive {
+        // The same test as `flow(for:)`'s, read from the state only where the wake time (a lower
+        // bound of the flow's expiry, see `FlowTable.wake`) has passed.
+        for index in 0..<table.capacity where table.wake[index] < now && table[index].isLive {
+            let inactivity = configuration.inactivity(for: table[index].key.protocolNumber)
             if now > table[index].deadline {
                 end(index, table[index].tcp.isUnansweredAttempt ? .attempt : .closed)
-            } else if now &- table[index].lastTime > configuration.inactivity(for: table[index].key.protocolNumber) {
+            } else if now &- table[index].lastTime > inactivity {
                 end(index, .idle)
+            } else {
+                let (idleAt, overflow) = table[index].lastTime.addingReportingOverflow(inactivity)
+                table.setWake(index, min(table[index].deadline, overflow ? .max : idleAt))
             }
         }
         if !fragments.isEmpty { expireFragments(force: false) }
@@ -541,9 +548,10 @@ public struct FlowTracker {
 extension FlowState {
     /// Counts one packet into the flow and runs the protocol's state (one access to the flow's
     /// storage per packet).
+    /// - Returns: whether the flow's deadline moved earlier (the tracker's wake time must follow).
     @inline(__always)
     mutating func count(_ p: inout DecodedPacket, fromOriginator: Bool, wireLength: Int, time: Int64,
-                        timers: FlowConfiguration.TCPTimers, anomalies: inout Anomalies) {
+                        timers: FlowConfiguration.TCPTimers, anomalies: inout Anomalies) -> Bool {
         let ipBytes = UInt64(p.ipTotalLength)
         let payload = UInt64(max(0, p.payloadLength))
         lastTime = time
@@ -571,18 +579,20 @@ extension FlowState {
         switch protocolNumber.rawValue {
         case 6:
             if p.transportComplete {
-                trackTCP(fromOriginator: fromOriginator, &p, time: time, timers: timers,
-                         anomalies: &anomalies)
+                return trackTCP(fromOriginator: fromOriginator, &p, time: time, timers: timers,
+                                anomalies: &anomalies)
             }
         case 17:
             history.check(fromOriginator ? 0x1 : 0x2, UInt8(ascii: "D"), originator: fromOriginator)
         default:
             break
         }
+        return false
     }
 
+    /// - Returns: whether `deadline` moved earlier.
     mutating func trackTCP(fromOriginator: Bool, _ p: inout DecodedPacket, time: Int64,
-                           timers: FlowConfiguration.TCPTimers, anomalies: inout Anomalies) {
+                           timers: FlowConfiguration.TCPTimers, anomalies: inout Anomalies) -> Bool {
         let outcome = tcp.process(fromOriginator: fromOriginator, flags: p.tcpFlags, sequence: p.tcpSequence,
                                   acknowledgment: p.tcpAcknowledgment, window: p.tcpWindow,
                                   payloadLength: max(0, p.payloadLength), history: &history, anomalies: &anomalies)
@@ -591,7 +601,9 @@ extension FlowState {
         var d = closeDeadline
         if tcp.isUnansweredAttempt { d = min(d, attemptDeadline) }
         if tcp.isLingering { d = min(d, time &+ timers.linger) }
+        let shortened = d < deadline
         deadline = d
+        return shortened
     }
 
     func record(reason: FlowRecord.EndReason) -> FlowRecord {
