@@ -49,11 +49,13 @@ let package = Package(
         ),
         .target(name: "Wire", swiftSettings: strict),
         .target(name: "Capture", dependencies: ["Wire", "CLibpcap"], swiftSettings: strict),
-        .target(name: "Flows", dependencies: ["Wire"], swiftSettings: strict),
+        // Software prefetch for ending flows in batches (a C builtin: Swift cannot spell it).
+        .target(name: "CCacheHints"),
+        .target(name: "Flows", dependencies: ["Wire", "CCacheHints"], swiftSettings: strict),
         .target(
             name: "Classify",
             dependencies: [
-                "Wire", "Flows",
+                "Wire", "Flows", "CCacheHints",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],

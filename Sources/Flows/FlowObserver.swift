@@ -21,6 +21,14 @@ public protocol FlowObserver: AnyObject {
     func inspect(_ segment: borrowing InspectedSegment, payload: Span<UInt8>) -> Bool
     /// The flow ended: the observer adds what it learned and passes the record on.
     func flowEnded(_ record: consuming FlowRecord, slot: Int)
+    /// The flow in `slot` ends after `ahead` (3, 2, 1) other flows of a batch (a sweep, the end of
+    /// the capture): a hint to prefetch what the observer keeps for it, one step of pointers per
+    /// call. Changes nothing; the default does nothing.
+    func willEnd(slot: Int, ahead: Int)
+}
+
+extension FlowObserver {
+    public func willEnd(slot: Int, ahead: Int) {}
 }
 
 /// A flow as it starts: who opened it to whom, and when.

@@ -1,3 +1,5 @@
+import CCacheHints
+
 /// An open-addressing hash table from `FlowKey` to a slot in a dense array of flow states, with
 /// linear probing and backward-shift deletion (no tombstones, so lookups stay short however many
 /// flows come and go).
@@ -114,6 +116,14 @@ struct FlowTable {
     /// Sets the state's wake time (the sweep found it not yet expired).
     @inline(__always)
     mutating func setWake(_ index: Int, _ time: Int64) { wake[index] = time }
+
+    /// Asks the caches for the state at `index` (a hint: see `FlowTracker.end(batch:)`).
+    mutating func prefetch(_ index: Int) {
+        unsafe states.withUnsafeBufferPointer { buffer in
+            guard index >= 0, index < buffer.count, let base = buffer.baseAddress else { return }
+            unsafe spanaudit_prefetch(base + index, MemoryLayout<FlowState>.stride)
+        }
+    }
 
     /// Number of state slots (live or free).
     var capacity: Int { states.count }

@@ -28,6 +28,8 @@ public struct FlowTracker {
     private let observer: (any FlowObserver)?
     private var nextUID: UInt64 = 1
     private var now: Int64 = .min
+    /// The flows a sweep or the end of the capture ends, in order (kept to reuse its storage).
+    private var batch: [(index: Int, reason: FlowRecord.EndReason)] = []
     private var lastSweep: Int64 = .min
     private var packetsSinceSweep = 0
     private var fragments: [FragmentKey: FragmentEntry] = [:]
@@ -490,14 +492,15 @@ public struct FlowTracker {
         for index in 0..<table.capacity where table.wake[index] < now && table[index].isLive {
             let inactivity = configuration.inactivity(for: table[index].key.protocolNumber)
             if now > table[index].deadline {
-                end(index, table[index].tcp.isUnansweredAttempt ? .attempt : .closed)
+                batch.append((index, table[index].tcp.isUnansweredAttempt ? .attempt : .closed))
             } else if now &- table[index].lastTime > inactivity {
-                end(index, .idle)
+                batch.append((index, .idle))
             } else {
                 let (idleAt, overflow) = table[index].lastTime.addingReportingOverflow(inactivity)
                 table.setWake(index, min(table[index].deadline, overflow ? .max : idleAt))
             }
         }
+        endBatch()
         if !fragments.isEmpty { expireFragments(force: false) }
     }
 
@@ -516,6 +519,30 @@ public struct FlowTracker {
             end(index, .evicted)
             ended += 1
         }
+    }
+
+    /// Ends the flows of `batch`, in order, and empties it. Flows end in batches when they went
+    /// quiet, so their state, the observer's, and the observer's session objects are out of the
+    /// caches: each is asked for a few flows ahead (the state and the observer's entry three
+    /// ahead, what that entry points to two and one ahead), so that it arrives while the flows
+    /// before it are finished instead of stalling each flow's end in turn. Ending one flow changes
+    /// nothing the others' ends read, so the order and the records are those of ending them one by
+    /// one.
+    private mutating func endBatch() {
+        let count = batch.count
+        var k = 0
+        while k < count {
+            if let observer {
+                for ahead in 1...3 where k &+ ahead < count {
+                    let next = batch[k &+ ahead].index
+                    if ahead == 3 { table.prefetch(next) }
+                    observer.willEnd(slot: next, ahead: ahead)
+                }
+            }
+            end(batch[k].index, batch[k].reason)
+            k &+= 1
+        }
+        batch.removeAll(keepingCapacity: true)
     }
 
     private mutating func end(_ index: Int, _ reason: FlowRecord.EndReason) {
@@ -539,7 +566,8 @@ public struct FlowTracker {
         let remaining = table.liveIndices.sorted {
             (table[$0].firstTime, table[$0].uid) < (table[$1].firstTime, table[$1].uid)
         }
-        for index in remaining { end(index, .endOfCapture) }
+        batch = remaining.map { ($0, .endOfCapture) }
+        endBatch()
     }
 }
 

@@ -1,3 +1,4 @@
+import CCacheHints
 public import Flows
 public import Wire
 
@@ -85,6 +86,10 @@ public final class Classifier: FlowObserver {
 
     public func flowEnded(_ record: consuming FlowRecord, slot: Int) {
         core.flowEnded(record, slot: slot, to: output)
+    }
+
+    public func willEnd(slot: Int, ahead: Int) {
+        core.willEnd(slot: slot, ahead: ahead)
     }
 
     /// An open flow as if it ended now, for a report while capture goes on: what its session
@@ -221,6 +226,31 @@ struct ClassifierCore {
         let dnsName = flows[slot].dnsName.take()
         flows[slot].clear()
         output(EndedFlow(record: record, service: service, session: session, dnsName: dnsName, notes: notes))
+    }
+
+    /// Prefetches what `flowEnded` will read for `slot` (see `FlowObserver.willEnd`): the slot's
+    /// entry three flows ahead, its payload state two ahead, the session object one ahead, each
+    /// found through the one before, which has arrived by then.
+    mutating func willEnd(slot: Int, ahead: Int) {
+        guard slot >= 0, slot < flows.count else { return }
+        switch ahead {
+        case 3:
+            unsafe flows.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }
+                unsafe spanaudit_prefetch(base + slot, MemoryLayout<FlowInspection>.stride)
+            }
+        case 2:
+            let p = Int(flows[slot].payload)
+            guard p >= 0, p < payloads.count else { return }
+            unsafe payloads.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }
+                unsafe spanaudit_prefetch(base + p, MemoryLayout<PayloadState>.stride)
+            }
+        default:
+            let p = Int(flows[slot].payload)
+            guard p >= 0, p < payloads.count, let session = payloads[p].session else { return }
+            unsafe spanaudit_prefetch(UnsafeRawPointer(Unmanaged.passUnretained(session as AnyObject).toOpaque()), 128)
+        }
     }
 
     func snapshot(_ record: FlowRecord, slot: Int) -> EndedFlow {
