@@ -125,6 +125,17 @@ struct FlowTable {
         }
     }
 
+    /// Asks the caches for the probe slot of the state at `index` (which `remove(at:)` will search
+    /// for): the state's key must be cached already, or this stalls on it.
+    mutating func prefetchSlot(of index: Int) {
+        guard index >= 0, index < states.count else { return }
+        let position = Int(truncatingIfNeeded: states[index].key.hashValue64) & mask
+        unsafe slots.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            unsafe spanaudit_prefetch(base + position, 8)
+        }
+    }
+
     /// Number of state slots (live or free).
     var capacity: Int { states.count }
 
