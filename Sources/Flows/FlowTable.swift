@@ -117,11 +117,12 @@ struct FlowTable {
     @inline(__always)
     mutating func setWake(_ index: Int, _ time: Int64) { wake[index] = time }
 
-    /// Asks the caches for the state at `index` (a hint: see `FlowTracker.end(batch:)`).
-    mutating func prefetch(_ index: Int) {
+    /// Asks the caches for the state at `index`, its first `bytes` or all of it (a hint: see
+    /// `FlowTracker.endBatch`).
+    mutating func prefetch(_ index: Int, bytes: Int = MemoryLayout<FlowState>.stride) {
         unsafe states.withUnsafeBufferPointer { buffer in
             guard index >= 0, index < buffer.count, let base = buffer.baseAddress else { return }
-            unsafe spanaudit_prefetch(base + index, MemoryLayout<FlowState>.stride)
+            unsafe spanaudit_prefetch(base + index, bytes)
         }
     }
 

@@ -30,6 +30,13 @@ public struct FlowTracker {
     private var now: Int64 = .min
     /// The flows a sweep or the end of the capture ends, in order (kept to reuse its storage).
     private var batch: [(index: Int, reason: FlowRecord.EndReason)] = []
+    /// The states a sweep tests (kept to reuse its storage).
+    private var candidates: [Int] = []
+    /// How many candidates ahead the sweep asks for a state, and how much of it: the test reads
+    /// the key's protocol, the times and the live flag, all in a state's first 112 bytes (176,
+    /// as a state need not start on a cache line).
+    private static let sweepPrefetchDistance = 8
+    private static let sweepTestBytes = 176
     private var lastSweep: Int64 = .min
     private var packetsSinceSweep = 0
     private var fragments: [FragmentKey: FragmentEntry] = [:]
@@ -488,8 +495,17 @@ public struct FlowTracker {
         lastSweep = now
         packetsSinceSweep = 0
         // The same test as `flow(for:)`'s, read from the state only where the wake time (a lower
-        // bound of the flow's expiry, see `FlowTable.wake`) has passed.
-        for index in 0..<table.capacity where table.wake[index] < now && table[index].isLive {
+        // bound of the flow's expiry, see `FlowTable.wake`) has passed. Those states are listed
+        // first, so that each can be asked for a few ahead of its test (it is out of the caches
+        // as often as not: the flow went quiet).
+        candidates.removeAll(keepingCapacity: true)
+        for index in 0..<table.capacity where table.wake[index] < now { candidates.append(index) }
+        for k in candidates.indices {
+            if k &+ Self.sweepPrefetchDistance < candidates.count {
+                table.prefetch(candidates[k &+ Self.sweepPrefetchDistance], bytes: Self.sweepTestBytes)
+            }
+            let index = candidates[k]
+            guard table[index].isLive else { continue }
             let inactivity = configuration.inactivity(for: table[index].key.protocolNumber)
             if now > table[index].deadline {
                 batch.append((index, table[index].tcp.isUnansweredAttempt ? .attempt : .closed))
@@ -530,6 +546,7 @@ public struct FlowTracker {
     /// one.
     private mutating func endBatch() {
         let count = batch.count
+        let observer = self.observer
         var k = 0
         while k < count {
             if let observer {
