@@ -540,10 +540,10 @@ public struct FlowTracker {
     /// Ends the flows of `batch`, in order, and empties it. Flows end in batches when they went
     /// quiet, so their state, the observer's, and the observer's session objects are out of the
     /// caches: each is asked for a few flows ahead (the state and the observer's entry three
-    /// ahead; the state's probe slot and what the observer's entry points to two and one ahead), so that it arrives while the flows
-    /// before it are finished instead of stalling each flow's end in turn. Ending one flow changes
-    /// nothing the others' ends read, so the order and the records are those of ending them one by
-    /// one.
+    /// ahead; the state's probe slot and what the observer's entry points to two and one ahead),
+    /// so that it arrives while the flows before it are finished instead of stalling each flow's
+    /// end in turn. Ending one flow changes nothing the others' ends read, so the order and the
+    /// records are those of ending them one by one.
     private mutating func endBatch() {
         let count = batch.count
         let observer = self.observer

@@ -188,6 +188,32 @@ import TestSupport
         #expect(Set(run.endedSlots).count < run.records.count)  // slots were reused
     }
 
+    /// The sweep looks into a flow only once its wake time (a lower bound of its expiry) has
+    /// passed; a close shortens the expiry, and the wake time must follow. Here the first sweep
+    /// sees the connection open (wake time: 300 s of inactivity later); the FIN exchange comes
+    /// after it, and the second sweep, well within those 300 s, must end the connection as closed.
+    @Test func aSweepEndsAConnectionClosedAfterAnEarlierSweep() throws {
+        var script = TCPScript()
+        script.handshake()
+        var frames = script.frames
+        func burst(from start: Int64) -> Int64 {
+            // 4200 datagrams over ~10 s: enough packets and capture time for one sweep.
+            for i in 0..<4200 { frames.append((start + Int64(i) * 2_400_000, udp(client, server, 5000, 53))) }
+            return start + 4200 * 2_400_000
+        }
+        script.time = burst(from: script.time + 1_000_000)
+        let closeStart = script.frames.count
+        script.client(A | F, seq: 101, ack: 301)
+        script.server(A | F, seq: 301, ack: 102)
+        script.client(A, seq: 102, ack: 302)
+        frames += script.frames[closeStart...]
+        _ = burst(from: script.time + 1_000_000)
+        let run = FlowHarness.run(frames)
+        #expect(run.records.map(\.protocolNumber) == [.tcp, .udp])
+        #expect(run.records.map(\.endReason) == [.closed, .endOfCapture])
+        #expect(run.records[0].history.string == "ShAFf")
+    }
+
     @Test func theFlowCapEvictsTheLeastRecentlyActive() {
         var configuration = FlowConfiguration()
         configuration.maximumFlows = 8
