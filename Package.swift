@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "Classify",
             dependencies: [
-                "Wire", "Flows", "CCacheHints",
+                "Wire", "Flows",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],

@@ -1,5 +1,3 @@
-import CCacheHints
-
 /// An open-addressing hash table from `FlowKey` to a slot in a dense array of flow states, with
 /// linear probing and backward-shift deletion (no tombstones, so lookups stay short however many
 /// flows come and go).
@@ -119,22 +117,16 @@ struct FlowTable {
 
     /// Asks the caches for the state at `index`, its first `bytes` or all of it (a hint: see
     /// `FlowTracker.endBatch`).
+    @inline(__always)
     mutating func prefetch(_ index: Int, bytes: Int = MemoryLayout<FlowState>.stride) {
-        unsafe states.withUnsafeBufferPointer { buffer in
-            guard index >= 0, index < buffer.count, let base = buffer.baseAddress else { return }
-            unsafe spanaudit_prefetch(base + index, bytes)
-        }
+        states.prefetch(index, bytes: bytes)
     }
 
     /// Asks the caches for the probe slot of the state at `index` (which `remove(at:)` will search
     /// for): the state's key must be cached already, or this stalls on it.
     mutating func prefetchSlot(of index: Int) {
         guard index >= 0, index < states.count else { return }
-        let position = Int(truncatingIfNeeded: states[index].key.hashValue64) & mask
-        unsafe slots.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            unsafe spanaudit_prefetch(base + position, 8)
-        }
+        slots.prefetch(Int(truncatingIfNeeded: states[index].key.hashValue64) & mask)
     }
 
     /// Number of state slots (live or free).

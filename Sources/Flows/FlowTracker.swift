@@ -549,13 +549,17 @@ public struct FlowTracker {
         let observer = self.observer
         var k = 0
         while k < count {
-            if let observer {
-                for ahead in 1...3 where k &+ ahead < count {
-                    let next = batch[k &+ ahead].index
-                    if ahead == 3 { table.prefetch(next) } else if ahead == 2 { table.prefetchSlot(of: next) }
-                    observer.willEnd(slot: next, ahead: ahead)
-                }
+            if k &+ 3 < count {
+                let next = batch[k &+ 3].index
+                table.prefetch(next)
+                observer?.willEnd(slot: next, ahead: 3)
             }
+            if k &+ 2 < count {
+                let next = batch[k &+ 2].index
+                table.prefetchSlot(of: next)
+                observer?.willEnd(slot: next, ahead: 2)
+            }
+            if k &+ 1 < count { observer?.willEnd(slot: batch[k &+ 1].index, ahead: 1) }
             end(batch[k].index, batch[k].reason)
             k &+= 1
         }

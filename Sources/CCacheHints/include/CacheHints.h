@@ -6,7 +6,7 @@
 // Software prefetch, which Swift has no spelling for. Flows end in batches (the tracker's sweep
 // finds every flow whose timer ran out, and the end of a capture ends them all); a flow that ended
 // by going quiet has all its state out of the caches, so the tracker asks for the next flows'
-// state while it still finishes the current one (FlowTracker.end(batch:)).
+// state while it still finishes the current one (FlowTracker.endBatch).
 //
 // A prefetch is a hint: it never faults, whatever the address, and changes no value.
 

@@ -1,4 +1,3 @@
-import CCacheHints
 public import Flows
 public import Wire
 
@@ -233,23 +232,16 @@ struct ClassifierCore {
     /// found through the one before, which has arrived by then.
     mutating func willEnd(slot: Int, ahead: Int) {
         guard slot >= 0, slot < flows.count else { return }
+        if ahead == 3 {
+            flows.prefetch(slot)
+            return
+        }
+        let p = Int(flows[slot].payload)
+        guard p >= 0, p < payloads.count else { return }
         switch ahead {
-        case 3:
-            unsafe flows.withUnsafeBufferPointer { buffer in
-                guard let base = buffer.baseAddress else { return }
-                unsafe spanaudit_prefetch(base + slot, MemoryLayout<FlowInspection>.stride)
-            }
-        case 2:
-            let p = Int(flows[slot].payload)
-            guard p >= 0, p < payloads.count else { return }
-            unsafe payloads.withUnsafeBufferPointer { buffer in
-                guard let base = buffer.baseAddress else { return }
-                unsafe spanaudit_prefetch(base + p, MemoryLayout<PayloadState>.stride)
-            }
-        default:
-            let p = Int(flows[slot].payload)
-            guard p >= 0, p < payloads.count, let session = payloads[p].session else { return }
-            unsafe spanaudit_prefetch(UnsafeRawPointer(Unmanaged.passUnretained(session as AnyObject).toOpaque()), 128)
+        case 2: payloads.prefetch(p)
+        case 1: if let session = payloads[p].session { prefetch(session, bytes: 128) }
+        default: break
         }
     }
 
