@@ -189,8 +189,12 @@ public enum CaptureRun {
                             input: record.input, number: record.number)
         }, idle: idle)
         tracker.finish()
+        // `close()` hands over the last flows and waits for the finishing thread: it must run
+        // whether or not there is a classifier (as the argument of `classification?.addCounts`
+        // it was skipped with classification off, and `--no-classify` lost its last flows).
+        let finished = close()
         var classification = classifier?.stats
-        classification?.addCounts(close())
+        classification?.addCounts(finished)
         return summary(classification: classification)
     }
 }

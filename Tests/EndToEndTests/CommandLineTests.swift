@@ -88,14 +88,17 @@ import TestSupport
         #expect(r.stderr.contains("16 flows"))
     }
 
-    /// One thread or two: the same flows, in the same order, and the same audit.
+    /// One thread or two: the same flows, in the same order, and the same audit; with
+    /// classification off too (every flow must reach the output before the command exits).
     @Test func oneThreadGivesTheSameOutputAsTwo() throws {
         for capture in ["Captures/store-compliant.pcapng", "Captures/lan-multi.pcapng"] {
-            let two = try audit(["flows", "-q", capture])
-            let one = try audit(["flows", "-q", "--threads", "1", capture])
-            #expect(one.status == 0 && two.status == 0)
-            #expect(one.stdout.split(separator: "\n").count > 10)
-            #expect(one.stdout == two.stdout)
+            for options in [[], ["--no-classify"]] {
+                let two = try audit(["flows", "-q"] + options + [capture])
+                let one = try audit(["flows", "-q", "--threads", "1"] + options + [capture])
+                #expect(one.status == 0 && two.status == 0)
+                #expect(one.stdout.split(separator: "\n").count > 10)
+                #expect(one.stdout == two.stdout)
+            }
         }
         let arguments = ["Captures/store-blocked.pcapng", "--devices", "Captures/store-inventory.json", "-q", "--format", "json"]
         let auditTwo = try audit(arguments)
