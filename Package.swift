@@ -48,9 +48,10 @@ let package = Package(
             providers: [.apt(["libpcap-dev"])]
         ),
         .target(name: "Wire", swiftSettings: strict),
-        .target(name: "Capture", dependencies: ["Wire", "CLibpcap"], swiftSettings: strict),
-        // Software prefetch for ending flows in batches (a C builtin: Swift cannot spell it).
+        // Software prefetch for ending flows in batches (a C builtin) and reads that do not wait for
+        // the disk (preadv2's RWF_NOWAIT, declared only under _GNU_SOURCE): Swift cannot spell them.
         .target(name: "CCacheHints"),
+        .target(name: "Capture", dependencies: ["Wire", "CLibpcap", "CCacheHints"], swiftSettings: strict),
         .target(name: "Flows", dependencies: ["Wire", "CCacheHints"], swiftSettings: strict),
         .target(
             name: "Classify",

@@ -239,6 +239,59 @@ import TestSupport
         }
     }
 
+    /// A capture larger than one read, read while it is in the page cache (cached reads only, no
+    /// read-ahead advice) and after the kernel dropped it (a cached read fails, the reader advises
+    /// read-ahead and waits): the same bytes as mapping it, either way.
+    @Test func largeFileInAndOutOfThePageCache() throws {
+        let lan = Array(try Data(contentsOf: URL(fileURLWithPath: TestPaths.capture("lan.pcap"))))
+        var bytes = Array(lan.prefix(24))
+        while bytes.count < 3 * ByteSource.defaultChunkSize + 12345 { bytes += lan.dropFirst(24) }
+        let directory = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("large.pcap").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+
+        func readAll() throws -> (bytes: [UInt8], missed: Bool) {
+            let source = try ByteSource(path: path)
+            var all: [UInt8] = []
+            while try source.fill(atLeast: 1) {
+                source.withWindow { window in for i in 0..<window.count { all.append(window[i]) } }
+                source.consume(source.available)
+            }
+            return (all, source.missedPageCache)
+        }
+        let cached = try readAll()
+        #expect(cached.bytes == bytes)
+        #expect(!cached.missed)
+        let reference = readPackets(path, io: .mmap)
+        #expect(readPackets(path, io: .read).packets == reference.packets)
+
+        let dropped = dropFromPageCache(path)
+        let evicted = try readAll()
+        #expect(evicted.bytes == bytes)
+        // Where the kernel really dropped the pages (not tmpfs, which keeps them whatever the
+        // advice), the first cached read failed and the reader went on with ordinary reads.
+        #expect(evicted.missed == dropped)
+        _ = dropFromPageCache(path)
+        #expect(readPackets(path, io: .read).packets == reference.packets)
+    }
+
+    /// Writes the file back and asks the kernel to drop its pages; returns whether its first page
+    /// left memory (`mincore`).
+    private func dropFromPageCache(_ path: String) -> Bool {
+        let fd = unsafe open(path, O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        fsync(fd)
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        guard let page = unsafe mmap(nil, 4096, PROT_READ, MAP_SHARED, fd, 0), unsafe page != MAP_FAILED else {
+            return false
+        }
+        defer { unsafe munmap(page, 4096) }
+        var resident: UInt8 = 0
+        return unsafe mincore(page, 4096, &resident) == 0 && resident & 1 == 0
+    }
+
     /// Random bytes after a valid file header: the reader stops (error or end) in bounded steps.
     @Test func randomBytesAfterAValidHeaderNeverHang() throws {
         var rng = SeededGenerator(seed: 42)
