@@ -131,7 +131,7 @@ public struct EndedFlow: ~Copyable, @unchecked Sendable {
         var facts = FlowFacts()
         if let service {
             facts.service = service
-            facts.services = [service]
+            facts.services = service.alone
         }
         session.take()?.finish(FlowEnding(record: record), into: &facts)
         if !notes.isEmpty { facts.notes += notes }

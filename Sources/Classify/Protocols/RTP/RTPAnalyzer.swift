@@ -124,7 +124,7 @@ final class RTPSession: ProtocolSession {
             if self.facts.payloadTypes.isEmpty, facts.service == .rtp {
                 // Announced as RTP by RTSP but carries only RTCP (rtcp-mux off, the odd port).
                 facts.service = .rtcp
-                facts.services = [.rtcp]
+                facts.services = Service.rtcp.alone
             } else {
                 facts.services.append(.rtcp)
             }
