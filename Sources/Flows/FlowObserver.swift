@@ -25,10 +25,14 @@ public protocol FlowObserver: AnyObject {
     /// the capture): a hint to prefetch what the observer keeps for it, one step of pointers per
     /// call. Changes nothing; the default does nothing.
     func willEnd(slot: Int, ahead: Int)
+    /// The next new flow will get `slot` (a freed slot, whose entries have left the caches since):
+    /// a hint to prefetch what the observer keeps per slot. Changes nothing; the default does nothing.
+    func willStart(slot: Int)
 }
 
 extension FlowObserver {
     public func willEnd(slot: Int, ahead: Int) {}
+    public func willStart(slot: Int) {}
 }
 
 /// A flow as it starts: who opened it to whom, and when.

@@ -69,6 +69,9 @@ struct FlowTable {
         return index
     }
 
+    /// The index the next `insert` will use: the last freed one, else a new one past the end.
+    var nextInsertIndex: Int { freeList.last.map { Int($0) } ?? states.count }
+
     /// Removes the state at `index` from the table; its storage is reused by a later insert.
     mutating func remove(at index: Int) {
         let hash = states[index].key.hashValue64

@@ -201,6 +201,11 @@ public struct FlowTracker {
                                   responderPort: originatorIsA ? key.portB : key.portA, tunnelParent: parent)
             table[index].inspecting = observer.flowStarted(start)
         }
+        // The next new flow's slot (usually a freed one, cold by now): its state and the observer's
+        // entry are asked for now, a dozen packets before they are overwritten.
+        let next = table.nextInsertIndex
+        table.prefetch(next)
+        observer?.willStart(slot: next)
         if table.count > stats.maximumLiveFlows {
             stats.maximumLiveFlows = table.count
             stats.flowTableBytes = max(stats.flowTableBytes, table.memoryBytes)
