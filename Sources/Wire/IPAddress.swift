@@ -231,10 +231,4 @@ extension Span where Element == UInt8 {
     package func ipv6Address(_ offset: Int) -> IPAddress {
         IPAddress(high: be64(offset), low: be64(offset &+ 8))
     }
-
-    /// The IPv4 address at `offset` (4 bytes), held IPv4-mapped.
-    @inlinable @inline(__always)
-    package func ipv4Address(_ offset: Int) -> IPAddress {
-        IPAddress(ipv4: be32(offset))
-    }
 }
