@@ -131,22 +131,29 @@ import CCacheHints
             buffer += [UInt8](repeating: 0, count: count &- buffer.count)
         }
         while available < count {
-            let room = buffer.count &- end
+            let n = try readSome(buffer.count &- end)
+            if n == 0 {
+                reachedEnd = true
+                return false
+            }
+            end &+= n
+        }
+        if missedPageCache || !tryCachedReads { adviseAhead() }
+        return true
+    }
+
+    /// One read into the `room` bytes after `end`: the count read, 0 at the end of the input.
+    /// Where it works, only cached bytes are asked for first (a file in memory needs no advice);
+    /// when the file is not in memory, the kernel is told to read ahead and an ordinary read waits.
+    private func readSome(_ room: Int) throws(CaptureError) -> Int {
+        while true {
             if tryCachedReads {
                 let n = unsafe buffer.withUnsafeMutableBytes { raw in
                     unsafe spanaudit_read_cached(fd, raw.baseAddress! + end, room)
                 }
-                if n > 0 {
-                    end &+= n
-                    continue
-                }
-                if n == 0 {
-                    reachedEnd = true
-                    return false
-                }
+                if n >= 0 { return n }
                 if n == -Int(EINTR) { continue }
                 if n == -Int(EAGAIN) {
-                    // Not in memory: the kernel reads ahead of us from here on (and the read below waits).
                     missedPageCache = true
                     adviseAhead()
                 } else {
@@ -156,19 +163,11 @@ import CCacheHints
             let n: Int = unsafe buffer.withUnsafeMutableBytes { raw in
                 unsafe read(fd, raw.baseAddress! + end, room)
             }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CaptureError(file: name, offset: offset &+ Int64(available), kind: .io,
-                                   "read failed: \(Self.errorText(errno))")
-            }
-            if n == 0 {
-                reachedEnd = true
-                return false
-            }
-            end &+= n
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw CaptureError(file: name, offset: offset &+ Int64(available), kind: .io,
+                               "read failed: \(Self.errorText(errno))")
         }
-        if missedPageCache || !tryCachedReads { adviseAhead() }
-        return true
     }
 
     /// Asks the kernel to start reading the next `readAheadBytes` of a large file while the
