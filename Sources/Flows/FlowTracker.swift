@@ -192,14 +192,16 @@ public struct FlowTracker {
         nextUID &+= 1
         stats.flowsCreated &+= 1
         let index = table.insert(state, hash: hash)
-        if let observer {
+        // The observer is called through the stored property (`observer?.`), not a bound copy: a
+        // copy is a retain and a release around every call, on every packet that is inspected.
+        if observer != nil {
             let originatorIsA = table[index].originatorIsA
             let start = FlowStart(slot: index, uid: table[index].uid, time: time, protocolNumber: p.protocolNumber,
                                   originator: originatorIsA ? key.addressA : key.addressB,
                                   originatorPort: originatorIsA ? key.portA : key.portB,
                                   responder: originatorIsA ? key.addressB : key.addressA,
                                   responderPort: originatorIsA ? key.portB : key.portA, tunnelParent: parent)
-            table[index].inspecting = observer.flowStarted(start)
+            table[index].inspecting = observer?.flowStarted(start) ?? false
         }
         // The next new flow's slot (usually a freed one, cold by now): its state and the observer's
         // entry are asked for now, a dozen packets before they are overwritten.
@@ -227,7 +229,7 @@ public struct FlowTracker {
     /// UDP datagrams that are whole (a fragmented one comes when reassembled, from `deliverDatagram`).
     private mutating func inspect(_ index: Int, _ p: inout DecodedPacket, frame: Span<UInt8>, fromOriginator: Bool,
                                   time: Int64) {
-        guard let observer, p.transportComplete else { return }
+        guard observer != nil, p.transportComplete else { return }
         let isTCP = p.protocolNumber == .tcp
         guard p.payloadCaptured > 0, isTCP || (p.protocolNumber == .udp && !p.isFragment) else { return }
         let sender = fromOriginator ? table[index].tcp.originator : table[index].tcp.responder
@@ -241,7 +243,7 @@ public struct FlowTracker {
                                        claimedLength: max(0, p.payloadLength),
                                        sourceMAC: p.hasMACs ? p.sourceMAC : 0,
                                        destinationMAC: p.hasMACs ? p.destinationMAC : 0)
-        if !observer.inspect(segment, payload: frame.extracting(start..<end)) {
+        if observer?.inspect(segment, payload: frame.extracting(start..<end)) == false {
             table[index].inspecting = false
         }
     }
@@ -426,14 +428,14 @@ public struct FlowTracker {
         stats.datagramsReassembled &+= 1
         guard let (key, fromA) = entry.flow, let total = entry.totalLength, total >= 8,
               let index = table.find(key, hash: key.hashValue64) else { return }
-        guard let observer, table[index].inspecting else { return }
+        guard observer != nil, table[index].inspecting else { return }
         let fromOriginator = fromA == table[index].originatorIsA
         let segment = InspectedSegment(slot: index, uid: table[index].uid, time: table[index].lastTime,
                                        fromOriginator: fromOriginator, protocolNumber: .udp,
                                        tcpFlags: TCPFlags(rawValue: 0), tcpSequence: 0, streamBase: nil,
                                        claimedLength: total &- 8,
                                        sourceMAC: 0, destinationMAC: 0)
-        if !observer.inspect(segment, payload: entry.data.span.extracting(8..<total)) {
+        if observer?.inspect(segment, payload: entry.data.span.extracting(8..<total)) == false {
             table[index].inspecting = false
         }
     }
@@ -442,7 +444,7 @@ public struct FlowTracker {
     /// fragment(s) carried (a cut datagram, like a snapped packet), so a lost tail does not hide
     /// what the start says.
     private mutating func deliverPartialDatagram(_ entry: FragmentEntry) {
-        guard let observer, entry.reassemble, let (key, fromA) = entry.flow,
+        guard observer != nil, entry.reassemble, let (key, fromA) = entry.flow,
               let first = entry.covered.first, first.lowerBound == 0, first.upperBound > 8,
               let index = table.find(key, hash: key.hashValue64), table[index].inspecting else { return }
         let claimed = entry.data.count >= 8 ? Int(entry.data.span.be16(4)) &- 8 : 0
@@ -450,7 +452,7 @@ public struct FlowTracker {
                                        fromOriginator: fromA == table[index].originatorIsA, protocolNumber: .udp,
                                        tcpFlags: TCPFlags(rawValue: 0), tcpSequence: 0, streamBase: nil,
                                        claimedLength: max(claimed, first.upperBound &- 8), sourceMAC: 0, destinationMAC: 0)
-        if !observer.inspect(segment, payload: entry.data.span.extracting(8..<first.upperBound)) {
+        if observer?.inspect(segment, payload: entry.data.span.extracting(8..<first.upperBound)) == false {
             table[index].inspecting = false
         }
     }
@@ -551,7 +553,6 @@ public struct FlowTracker {
     /// records are those of ending them one by one.
     private mutating func endBatch() {
         let count = batch.count
-        let observer = self.observer
         var k = 0
         while k < count {
             if k &+ 3 < count {
@@ -575,8 +576,8 @@ public struct FlowTracker {
         let record = table[index].record(reason: reason)
         table.remove(at: index)
         stats.endedByReason[reason.index] &+= 1
-        if let observer {
-            observer.flowEnded(record, slot: index)
+        if observer != nil {
+            observer?.flowEnded(record, slot: index)
         } else {
             sink(record)
         }

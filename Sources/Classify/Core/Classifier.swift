@@ -165,7 +165,7 @@ struct ClassifierCore {
     mutating func flowStarted(_ flow: borrowing FlowStart) -> Bool {
         let slot = flow.slot
         if flows.count <= slot { flows.append(contentsOf: repeatElement(FlowInspection(), count: slot &+ 1 &- flows.count)) }
-        let dnsName = shared.names.name(for: flow.responder, client: flow.originator, at: flow.time)
+        let dnsName = shared.name(for: flow.responder, client: flow.originator, at: flow.time)
         var phase = FlowInspection.Phase.probing
         var transport = Transport.tcp
         var candidates: UInt64 = 0, hinted: UInt64 = 0

@@ -9,6 +9,11 @@ public final class SharedClassification {
     public init(dnsGrace: Int64) {
         names = NameCache(grace: dnsGrace)
     }
+
+    /// `names.name(for:client:at:)`, looked up in place (see `NameCache.lookUp`).
+    func name(for address: IPAddress, client: IPAddress, at time: Int64) -> String? {
+        names.lookUp(address, client: client, at: time)
+    }
 }
 
 /// Names that DNS answers in the capture gave addresses, so a flow to an address can be named by
@@ -76,6 +81,15 @@ public struct NameCache: Sendable {
 
     /// The name for `address` when a flow from `client` started at `time`, or nil.
     public func name(for address: IPAddress, client: IPAddress, at time: Int64) -> String? {
+        var copy = self
+        return copy.lookUp(address, client: client, at: time)
+    }
+
+    /// `name(for:client:at:)` for the classifier, which asks on every new flow. It changes nothing;
+    /// it is `mutating` so that the cache is used where it is: called as a non-mutating method of
+    /// the class's stored cache, the cache was copied for the call (a retain and a release of both
+    /// its tables per flow; the compiler cannot tell the class's property stays put meanwhile).
+    mutating func lookUp(_ address: IPAddress, client: IPAddress, at time: Int64) -> String? {
         let (word, mask) = Self.seenBit(address)
         guard seen[word] & mask != 0, let list = entries[address] else { return nil }
         var best: Entry?
