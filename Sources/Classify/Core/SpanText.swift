@@ -176,6 +176,19 @@ extension String {
         }
     }
 
+    /// `first + " " + second`, made in one allocation (none when it fits a small string): with
+    /// `+`, reports built two strings per line (`"example.com A"`, `"A 192.0.2.1"`).
+    static func joined(_ first: String, _ second: String) -> String {
+        let a = first.utf8, b = second.utf8
+        return unsafe String(unsafeUninitializedCapacity: a.count &+ 1 &+ b.count) { buffer in
+            var at = unsafe buffer.initialize(fromContentsOf: a)
+            unsafe buffer[at] = 0x20
+            at &+= 1
+            let rest = unsafe UnsafeMutableBufferPointer(rebasing: buffer[at...])
+            return unsafe at &+ rest.initialize(fromContentsOf: b)
+        }
+    }
+
     var trimmingSpaces: String {
         // Header values arrive trimmed already: skip the `Character` walk when the ends are clean.
         let isSpace = { (b: UInt8) in b == 0x20 || b == 0x09 }

@@ -17,8 +17,8 @@ public struct DNSFacts: ProtocolFacts, Equatable {
 
         public var text: String {
             switch self {
-            case .address(let a): (a.isIPv4 ? "A " : "AAAA ") + a.description
-            case .alias(let name): "CNAME " + name
+            case .address(let a): String.joined(a.isIPv4 ? "A" : "AAAA", a.description)
+            case .alias(let name): String.joined("CNAME", name)
             }
         }
     }
@@ -29,7 +29,7 @@ public struct DNSFacts: ProtocolFacts, Equatable {
     public var rcode: UInt8?
 
     public func report<Sink: FactSink>(to sink: inout Sink) {
-        sink.add("queries", queries.map { $0.name + " " + DNSMessage.typeName($0.type) })
+        sink.add("queries", queries.map { String.joined($0.name, DNSMessage.typeName($0.type)) })
         sink.add("answers", answers.map(\.text))
         sink.add("rcode", rcode.map(DNSMessage.rcodeName))
     }

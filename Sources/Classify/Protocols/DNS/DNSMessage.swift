@@ -193,48 +193,65 @@ public struct DNSMessage: Sendable, Equatable {
 
     private static func name(_ b: Span<UInt8>, at offset: Int, preservingCase: Bool,
                              escapingNonASCII: Bool) -> (String, Int)? {
-        // 255 bytes of name, each at most 4 when escaped.
-        var text: InlineArray<1024, UInt8> = InlineArray(repeating: 0)
+        // Written through pointers into an uninitialized buffer: indexed through the span and an
+        // `InlineArray` (zeroed first, 1 KiB), a name cost ~1,400 instructions, most of them
+        // bounds checks, for the ~25 bytes of a usual name. Every read below is checked against
+        // the message's length first, and every write stays within the 1,024 bytes (255 bytes of
+        // name, each at most 4 when escaped).
+        unsafe b.withUnsafeBufferPointer { message in
+            unsafe withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { text in
+                unsafe decodeName(message, at: offset, into: text, preservingCase: preservingCase,
+                                  escapingNonASCII: escapingNonASCII)
+            }
+        }
+    }
+
+    private static func decodeName(_ message: UnsafeBufferPointer<UInt8>, at offset: Int,
+                                   into text: UnsafeMutableBufferPointer<UInt8>, preservingCase: Bool,
+                                   escapingNonASCII: Bool) -> (String, Int)? {
+        let size = message.count
         var count = 0
         var length255 = 0
         var at = offset
         var after: Int?
         var jumps = 0
         while true {
-            guard b.has(1, at: at) else { return nil }
-            let length = Int(b[at])
+            guard at >= 0, at < size else { return nil }
+            let length = Int(unsafe message[at])
             switch length & 0xC0 {
             case 0x00:
                 if length == 0 {
                     guard count > 0 else { return (".", after ?? at &+ 1) }
-                    let bytes = text.span.extracting(0..<count)
+                    let bytes = unsafe UnsafeBufferPointer(rebasing: text[0..<count])
                     // Escaped text is ASCII; otherwise only valid UTF-8 is kept (else: escape).
-                    guard let valid = try? UTF8Span(validating: bytes) else { return nil }
+                    if escapingNonASCII { return (unsafe String(decoding: bytes, as: UTF8.self), after ?? at &+ 1) }
+                    guard let valid = unsafe try? UTF8Span(validating: bytes.span) else { return nil }
                     return (String(copying: valid), after ?? at &+ 1)
                 }
                 length255 &+= length &+ 1
-                guard b.has(1 &+ length, at: at), length255 < 255 else { return nil }  // 255 octets with the root (RFC 1035 §3.1)
+                // 255 octets with the root (RFC 1035 §3.1).
+                guard length <= size &- at &- 1, length255 < 255 else { return nil }
                 if count > 0 {
-                    text[count] = UInt8(ascii: ".")
+                    unsafe text[count] = UInt8(ascii: ".")
                     count &+= 1
                 }
-                for i in 1...length {
-                    let byte = b[at &+ i]
-                    if byte >= 0x20 && byte < 0x7F || (byte >= 0x80 && !escapingNonASCII) {
-                        text[count] = preservingCase ? byte : Span<UInt8>.lower(byte)
+                for i in (at &+ 1)...(at &+ length) {
+                    let byte = unsafe message[i]
+                    if byte &- 0x20 < 0x5F || (byte >= 0x80 && !escapingNonASCII) {
+                        unsafe text[count] = preservingCase ? byte : Span<UInt8>.lower(byte)
                         count &+= 1
                     } else {
-                        text[count] = 0x5C
-                        text[count &+ 1] = 0x78
-                        text[count &+ 2] = hexDigit(byte >> 4)
-                        text[count &+ 3] = hexDigit(byte & 0xF)
+                        unsafe text[count] = 0x5C
+                        unsafe text[count &+ 1] = 0x78
+                        unsafe text[count &+ 2] = hexDigit(byte >> 4)
+                        unsafe text[count &+ 3] = hexDigit(byte & 0xF)
                         count &+= 4
                     }
                 }
                 at &+= 1 &+ length
             case 0xC0:
-                guard b.has(2, at: at) else { return nil }
-                let target = Int(b.be16(at) & 0x3FFF)
+                guard at &+ 1 < size else { return nil }
+                let target = (Int(unsafe message[at]) & 0x3F) << 8 | Int(unsafe message[at &+ 1])
                 // Pointers point back (RFC 1035 §4.1.4: "a prior occurrence"); a bound on jumps
                 // stops loops whatever they point at.
                 guard target < at, jumps < 64 else { return nil }
