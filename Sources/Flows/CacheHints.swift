@@ -1,8 +1,10 @@
 import CCacheHints
 
 // Prefetch hints in Swift terms, over `CCacheHints` (Swift has no spelling for a prefetch). Used
-// where flows end in batches (`FlowTracker.endBatch`, `FlowObserver.willEnd`): a hint never
-// faults and changes nothing; an index outside the array asks for nothing.
+// where flows end in batches (`FlowTracker.endBatch`, `FlowObserver.willEnd`) and for the slot the
+// next new flow takes (`FlowObserver.willStart`): a hint never faults and changes nothing; an
+// index outside the array asks for nothing. (The reader's `Span.prefetch(at:bytes:)`, in Capture,
+// is the same hint over a span: Capture and Flows share only Wire, which has no C dependency.)
 
 extension Array {
     /// Asks the caches for the first `bytes` of the element at `index` (all of it by default).

@@ -25,6 +25,9 @@ public struct FlowTracker {
     private var table: FlowTable
     private let sink: (FlowRecord) -> Void
     /// The stage that inspects payloads and takes each ended flow, when there is one (else `sink`).
+    /// Called as `observer?.method(...)` everywhere, never through a bound copy (`if let
+    /// observer`): a copy is a retain and a release around every call — on every inspected packet,
+    /// every new and every ended flow.
     private let observer: (any FlowObserver)?
     private var nextUID: UInt64 = 1
     private var now: Int64 = .min
@@ -192,8 +195,6 @@ public struct FlowTracker {
         nextUID &+= 1
         stats.flowsCreated &+= 1
         let index = table.insert(state, hash: hash)
-        // The observer is called through the stored property (`observer?.`), not a bound copy: a
-        // copy is a retain and a release around every call, on every packet that is inspected.
         if observer != nil {
             let originatorIsA = table[index].originatorIsA
             let start = FlowStart(slot: index, uid: table[index].uid, time: time, protocolNumber: p.protocolNumber,

@@ -6,10 +6,11 @@
 // What Swift cannot spell about caches: the CPU's (a software prefetch) and the kernel's page
 // cache (a read that does not wait for the disk).
 
-// Flows end in batches (the tracker's sweep finds every flow whose timer ran out, and the end of a
-// capture ends them all); a flow that ended by going quiet has all its state out of the caches, so
-// the tracker asks for the next flows' state while it still finishes the current one
-// (FlowTracker.endBatch).
+// Prefetch: flows end in batches (the tracker's sweep finds every flow whose timer ran out, and the
+// end of a capture ends them all); a flow that ended by going quiet has all its state out of the
+// caches, so the tracker asks for the next flows' state while it still finishes the current one
+// (FlowTracker.endBatch). Also the next new flow's slot (FlowTracker.flow(for:)) and the next
+// capture record's first bytes (CaptureReader).
 //
 // A prefetch is a hint: it never faults, whatever the address, and changes no value.
 
