@@ -155,7 +155,7 @@ import Analysis
         for lead in 0..<3 {
             for padding in 0..<40 {
                 let payload = [UInt8](repeating: 0x01, count: lead) + [UInt8](repeating: 0, count: padding) + crypto
-                let frames = QUICFrames.cryptoData(payload)
+                let frames = Self.cryptoFrames(payload)
                 #expect(frames.count == 1 && frames.first?.0 == 0 && frames.first?.1 == [0xAA, 0xBB, 0xCC],
                         "lead \(lead), padding \(padding)")
                 #expect(QUICFrames.endOfZeros(payload.span, from: lead) == lead + padding)
@@ -164,6 +164,12 @@ import Analysis
         let zeros = [UInt8](repeating: 0, count: 21)
         #expect(QUICFrames.endOfZeros(zeros.span, from: 0) == 21)
         #expect(QUICFrames.endOfZeros(zeros.span, from: 21) == 21)
-        #expect(QUICFrames.cryptoData(zeros).isEmpty)
+        #expect(Self.cryptoFrames(zeros).isEmpty)
+    }
+
+    static func cryptoFrames(_ payload: [UInt8]) -> [(UInt64, [UInt8])] {
+        var frames: [(UInt64, [UInt8])] = []
+        QUICFrames.forEachCryptoFrame(payload.span) { frames.append(($0, Array(span: $1))) }
+        return frames
     }
 }

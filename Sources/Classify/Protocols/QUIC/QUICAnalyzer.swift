@@ -135,11 +135,12 @@ struct QUICInitialReader {
                 if keys == nil {
                     keys = QUICInitialKeys(version: header.version, connectionID: header.destinationID, client: true)
                 }
-                if let keys, let payload = header.decrypt(bytes, start: at, keys: keys) {
-                    for (offset, data) in QUICFrames.cryptoData(payload, google: header.version.isGoogle) { add(offset, data) }
-                } else {
-                    undecryptable &+= 1
-                }
+                let opened = keys.map { keys in
+                    header.open(bytes, start: at, keys: keys) { payload in
+                        QUICFrames.forEachCryptoFrame(payload, google: header.version.isGoogle) { add($0, $1) }
+                    }
+                } ?? false
+                if !opened { undecryptable &+= 1 }
             } else if !header.version.hasProtectedInitial {
                 google = GoogleHandshake.clientHello(bytes) ?? google
             }
@@ -150,13 +151,13 @@ struct QUICInitialReader {
         }
     }
 
-    private mutating func add(_ offset: UInt64, _ data: [UInt8]) {
+    private mutating func add(_ offset: UInt64, _ data: Span<UInt8>) {
         guard offset < UInt64(Self.maximumCrypto) else { return }
         let start = Int(offset)
         let end = min(start &+ data.count, Self.maximumCrypto)
         guard end > start else { return }
-        if crypto.count < end { crypto += [UInt8](repeating: 0, count: end &- crypto.count) }
-        crypto.replaceSubrange(start..<end, with: data[0..<(end &- start)])
+        if crypto.count < end { crypto.append(contentsOf: repeatElement(0, count: end &- crypto.count)) }
+        crypto.overwrite(at: start, with: data, 0..<(end &- start))
         covered.cover(start..<end)
     }
 

@@ -1,4 +1,5 @@
 import Crypto
+import FoundationEssentials
 import CryptoExtras
 import Wire
 
@@ -278,35 +279,56 @@ struct QUICLongHeader {
         return (value, size)
     }
 
-    /// The decrypted payload of this packet in `b`, or nil.
-    func decrypt(_ b: Span<UInt8>, start: Int, keys: QUICInitialKeys) -> [UInt8]? {
+    /// Removes header protection, opens the AEAD and hands `body` the packet's plaintext payload;
+    /// false (and `body` not called) when the packet cannot be opened.
+    ///
+    /// swift-crypto takes the nonce, ciphertext and tag as one `Data` (`SealedBox(combined:)`); the
+    /// packet's ciphertext and tag are contiguous, so they are copied once, behind the nonce, and
+    /// the plaintext is read where `open` put it. (Copying ciphertext and tag into arrays first,
+    /// then into the box, then the plaintext into an array: ten allocations and three copies of
+    /// each packet, more than the AES itself.)
+    func open(_ b: Span<UInt8>, start: Int, keys: QUICInitialKeys, _ body: (Span<UInt8>) -> Void) -> Bool {
         // Header protection sample: 16 bytes starting 4 bytes after the packet number's start.
         let sampleStart = packetNumberOffset &+ 4
-        guard b.has(16, at: sampleStart), sampleStart &+ 16 <= end else { return nil }
+        guard start >= 0, start < packetNumberOffset, b.has(16, at: sampleStart), sampleStart &+ 16 <= end,
+              end <= b.count else { return false }
         var mask = b.array(sampleStart..<(sampleStart &+ 16))
-        do { try AES.permute(&mask, key: keys.headerProtection) } catch { return nil }
+        do { try AES.permute(&mask, key: keys.headerProtection) } catch { return false }
         let first = firstByte ^ (mask[0] & 0x0F)
         let numberLength = Int(first & 0x3) &+ 1
-        var header = b.array(start..<packetNumberOffset)
-        header[0] = first
+        let payloadStart = packetNumberOffset &+ numberLength
+        guard end &- payloadStart > 16 else { return false }
+        // The associated data is the header as sent, without protection (RFC 9001 §5.3).
+        var header: [UInt8] = []
+        header.reserveCapacity(payloadStart &- start)
+        header.append(first)
+        header.append(span: b.extracting((start &+ 1)..<packetNumberOffset))
         var packetNumber: UInt64 = 0
         for i in 0..<numberLength {
             let byte = b[packetNumberOffset &+ i] ^ mask[1 &+ i]
             header.append(byte)
             packetNumber = packetNumber << 8 | UInt64(byte)
         }
-        let payloadStart = packetNumberOffset &+ numberLength
-        guard end &- payloadStart > 16 else { return nil }
-        let ciphertext = b.array(payloadStart..<(end &- 16))
-        let tag = b.array((end &- 16)..<end)
-        var nonce = keys.iv
-        for i in 0..<8 { nonce[11 &- i] ^= UInt8(truncatingIfNeeded: packetNumber >> UInt64(8 &* i)) }
-        do {
-            let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: nonce), ciphertext: ciphertext, tag: tag)
-            return Array(try AES.GCM.open(box, using: keys.key, authenticating: header))
-        } catch {
-            return nil
+        let sealed = b.extracting(payloadStart..<end)
+        let combined = unsafe withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 12 &+ sealed.count) { buffer in
+            // The nonce is the IV with the packet number xored into its low bytes (RFC 9001 §5.3).
+            for i in 0..<12 {
+                let shift = 11 &- i
+                unsafe buffer[i] = keys.iv[i] ^ (shift < 8 ? UInt8(truncatingIfNeeded: packetNumber >> UInt64(8 &* shift)) : 0)
+            }
+            unsafe sealed.withUnsafeBufferPointer { bytes in
+                _ = unsafe UnsafeMutableBufferPointer(rebasing: buffer[12...]).initialize(fromContentsOf: bytes)
+            }
+            return unsafe Data(buffer: buffer)
         }
+        let plaintext: Data
+        do {
+            plaintext = try AES.GCM.open(AES.GCM.SealedBox(combined: combined), using: keys.key, authenticating: header)
+        } catch {
+            return false
+        }
+        body(plaintext.span)
+        return true
     }
 }
 
@@ -324,11 +346,10 @@ enum QUICFrames {
         return at
     }
 
-    /// (offset, bytes) of each CRYPTO frame; stops at the first frame type an Initial cannot carry.
-    /// `google`: Google's T05x, whose CRYPTO frames have type 0x08 (an early draft's numbering).
-    static func cryptoData(_ payload: [UInt8], google: Bool = false) -> [(UInt64, [UInt8])] {
-        let b = payload.span
-        var out: [(UInt64, [UInt8])] = []
+    /// Hands `each` the offset and bytes of each CRYPTO frame in `b`; stops at the first frame type
+    /// an Initial cannot carry. `google`: Google's T05x, whose CRYPTO frames have type 0x08 (an early
+    /// draft's numbering).
+    static func forEachCryptoFrame(_ b: Span<UInt8>, google: Bool = false, _ each: (UInt64, Span<UInt8>) -> Void) {
         var at = 0
         while at < b.count {
             let type = b[at]
@@ -340,32 +361,31 @@ enum QUICFrames {
             case 0x02, 0x03:  // ACK
                 at &+= 1
                 var fields = 4
-                guard let (_, n0) = QUICLongHeader.varint(b, at: at) else { return out }
+                guard let (_, n0) = QUICLongHeader.varint(b, at: at) else { return }
                 at &+= n0
-                guard let (_, n1) = QUICLongHeader.varint(b, at: at) else { return out }
+                guard let (_, n1) = QUICLongHeader.varint(b, at: at) else { return }
                 at &+= n1
-                guard let (ranges, n2) = QUICLongHeader.varint(b, at: at), ranges < 256 else { return out }
+                guard let (ranges, n2) = QUICLongHeader.varint(b, at: at), ranges < 256 else { return }
                 at &+= n2
                 fields = 1 &+ 2 &* Int(ranges) &+ (type == 0x03 ? 3 : 0)
                 for _ in 0..<fields {
-                    guard let (_, n) = QUICLongHeader.varint(b, at: at) else { return out }
+                    guard let (_, n) = QUICLongHeader.varint(b, at: at) else { return }
                     at &+= n
                 }
             case _ where type == 0x06 || (type == 0x08 && google):  // CRYPTO (0x08 in Google QUIC)
                 at &+= 1
-                guard let (offset, n0) = QUICLongHeader.varint(b, at: at) else { return out }
+                guard let (offset, n0) = QUICLongHeader.varint(b, at: at) else { return }
                 at &+= n0
                 guard let (length, n1) = QUICLongHeader.varint(b, at: at), b.has(Int(min(length, 1 << 20)), at: at &+ n1) else {
-                    return out
+                    return
                 }
                 at &+= n1
-                out.append((offset, b.array(at..<(at &+ Int(length)))))
+                each(offset, b.extracting(at..<(at &+ Int(length))))
                 at &+= Int(length)
             default:
-                return out  // CONNECTION_CLOSE or anything else ends what an Initial tells.
+                return  // CONNECTION_CLOSE or anything else ends what an Initial tells.
             }
         }
-        return out
     }
 }
 
@@ -375,12 +395,13 @@ enum GoogleHandshake {
     /// SNI and UAID tags of a CHLO found in `b`.
     static func clientHello(_ b: Span<UInt8>) -> (serverName: String?, userAgent: String?)? {
         var start: Int?
-        var i = 0
-        // The CHLO comes right after the packet and frame headers: look in the first bytes only.
-        let scan = min(b.count, 512)
-        while i &+ 4 <= scan {
-            if b[i] == 0x43 && b.matches("CHLO", at: i) { start = i; break }
-            i &+= 1
+        var from = 0
+        // The CHLO comes right after the packet and frame headers: look in the first bytes only
+        // (for each 'C', by memchr: most datagrams looked at are later packets without one).
+        let lastStart = min(b.count, 512) &- 3
+        while from < lastStart, let i = b.firstIndex(of: 0x43, in: from..<lastStart) {
+            if b.matches("CHLO", at: i) { start = i; break }
+            from = i &+ 1
         }
         guard let at = start, b.has(8, at: at) else { return nil }
         let count = Int(b.le16(at &+ 4))

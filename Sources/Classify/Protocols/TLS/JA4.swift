@@ -23,16 +23,30 @@ public enum JA4 {
 
     public static func fingerprint(_ hello: TLSClientHello, transport: Transport) -> String {
         let lists = HashCache.countsAndHashes(hello)
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        out.append(transport.rawValue.utf8.first ?? 0x74)
-        out += versionCode(hello.highestVersion).utf8
-        out.append(hello.extensionTypes.contains(TLSClientHello.Extension.serverName) ? 0x64 : 0x69)  // d / i
-        out += lists[0..<4]
-        out += alpnCode(hello.firstALPNBytes).utf8
-        out.append(0x5F)
-        out += lists[4...]
-        return String(decoding: out, as: UTF8.self)
+        let version = versionCode(hello.highestVersion)
+        let alpn = alpnCode(hello.firstALPNEnds)
+        // One allocation: the fingerprint's own storage (36 bytes, too long for a small string).
+        let counts = min(4, lists.count)
+        return unsafe String(unsafeUninitializedCapacity: 7 &+ lists.count) { buffer in
+            unsafe buffer[0] = transport.rawValue.utf8.first ?? 0x74
+            unsafe buffer[1] = version.0
+            unsafe buffer[2] = version.1
+            unsafe buffer[3] = hello.extensionTypes.contains(TLSClientHello.Extension.serverName) ? 0x64 : 0x69  // d / i
+            var at = 4
+            for byte in lists[0..<counts] {
+                unsafe buffer[at] = byte
+                at &+= 1
+            }
+            unsafe buffer[at] = alpn.0
+            unsafe buffer[at &+ 1] = alpn.1
+            unsafe buffer[at &+ 2] = 0x5F
+            at &+= 3
+            for byte in lists[counts...] {
+                unsafe buffer[at] = byte
+                at &+= 1
+            }
+            return at
+        }
     }
 
     /// The cipher and extension counts (`1516`) and the hashed `b_c` part of `hello`, derived
@@ -142,29 +156,29 @@ public enum JA4 {
         }
     }
 
-    static func versionCode(_ v: UInt16) -> String {
+    /// The two characters of a version.
+    static func versionCode(_ v: UInt16) -> (UInt8, UInt8) {
         switch v {
-        case 0x0304: "13"
-        case 0x0303: "12"
-        case 0x0302: "11"
-        case 0x0301: "10"
-        case 0x0300: "s3"
-        case 0x0002: "s2"
-        case 0xFEFF: "d1"
-        case 0xFEFD: "d2"
-        case 0xFEFC: "d3"
-        default: "00"
+        case 0x0304: (0x31, 0x33)  // 13
+        case 0x0303: (0x31, 0x32)  // 12
+        case 0x0302: (0x31, 0x31)  // 11
+        case 0x0301: (0x31, 0x30)  // 10
+        case 0x0300: (0x73, 0x33)  // s3
+        case 0x0002: (0x73, 0x32)  // s2
+        case 0xFEFF: (0x64, 0x31)  // d1
+        case 0xFEFD: (0x64, 0x32)  // d2
+        case 0xFEFC: (0x64, 0x33)  // d3
+        default: (0x30, 0x30)      // 00
         }
     }
 
-    static func alpnCode(_ first: [UInt8]) -> String {
-        guard let f = first.first, let l = first.last else { return "00" }
+    /// The two characters of the first ALPN value's ends.
+    static func alpnCode(_ ends: TLSClientHello.ByteEnds?) -> (UInt8, UInt8) {
+        guard let ends else { return (0x30, 0x30) }
         func alphanumeric(_ c: UInt8) -> Bool {
             (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c)
         }
-        if alphanumeric(f) && alphanumeric(l) {
-            return String(decoding: [f, l], as: UTF8.self)
-        }
-        return String(decoding: [hexDigit(UInt16(f >> 4)), hexDigit(UInt16(l))], as: UTF8.self)
+        if alphanumeric(ends.first) && alphanumeric(ends.last) { return (ends.first, ends.last) }
+        return (hexDigit(UInt16(ends.first >> 4)), hexDigit(UInt16(ends.last)))
     }
 }

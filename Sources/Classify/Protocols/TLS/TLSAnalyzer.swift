@@ -62,8 +62,9 @@ public struct TLSFacts: ProtocolFacts, Equatable {
         guard let hello else { return }
         serverName = hello.serverName
         alpn = hello.alpn
-        let offered = hello.supportedVersions.filter { !TLSVersion.isGREASE($0) }
-        clientVersions = (offered.isEmpty ? [hello.legacyVersion] : offered).map(TLSVersion.name)
+        clientVersions.reserveCapacity(max(1, hello.supportedVersions.count))
+        for v in hello.supportedVersions where !TLSVersion.isGREASE(v) { clientVersions.append(TLSVersion.name(v)) }
+        if clientVersions.isEmpty { clientVersions.append(TLSVersion.name(hello.legacyVersion)) }
         ja4 = JA4.fingerprint(hello, transport: transport)
         encryptedClientHello = hello.hasEncryptedClientHello
     }

@@ -25,8 +25,9 @@ public struct TLSClientHello: Sendable, Equatable {
     /// The server_name extension was there but cut short by the capture.
     public var serverNameCut = false
     public var alpn: [String] = []
-    /// The first ALPN value's raw bytes (JA4 needs them when they are not printable).
-    public var firstALPNBytes: [UInt8] = []
+    /// The first and last bytes of the first ALPN value: what JA4 takes of it (as hex digits when
+    /// they are not alphanumeric, so the value's text is not enough).
+    public var firstALPNEnds: ByteEnds?
     public var supportedVersions: [UInt16] = []
     public var signatureAlgorithms: [UInt16] = []
     public var supportedGroups: [UInt16] = []
@@ -116,7 +117,7 @@ public struct TLSClientHello: Sendable, Equatable {
                 let end = min(at &+ 1 &+ n, r.upperBound)
                 if end > at &+ 1 {
                     if alpn.isEmpty {
-                        firstALPNBytes = b.array((at &+ 1)..<end)
+                        firstALPNEnds = ByteEnds(first: b[at &+ 1], last: b[end &- 1])
                     }
                     alpn.append(b.text((at &+ 1)..<end))
                 }
@@ -161,8 +162,15 @@ public struct TLSClientHello: Sendable, Equatable {
     /// The highest version offered: from supported_versions when present (GREASE ignored), else
     /// the legacy version field.
     public var highestVersion: UInt16 {
-        let offered = supportedVersions.filter { !TLSVersion.isGREASE($0) }
-        return offered.max() ?? legacyVersion
+        var highest: UInt16?
+        for v in supportedVersions where !TLSVersion.isGREASE(v) && v > highest ?? 0 { highest = v }
+        return highest ?? legacyVersion
+    }
+
+    /// The first and last byte of a value.
+    public struct ByteEnds: Sendable, Equatable {
+        public var first: UInt8
+        public var last: UInt8
     }
 }
 
