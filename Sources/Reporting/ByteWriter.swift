@@ -108,16 +108,15 @@ extension MutableSpan where Element == UInt8 {
     public mutating func putZeroPadded(_ value: UInt64, width: Int, _ at: inout Int) {
         guard width > 0 else { return }
         unsafe withRoom(width, at: at) { target in
-            // Two digits per division by 100 (a multiplication), from the right.
+            // Two digits per division by 100 (a multiplication) and a table load, from the right.
+            let raw = UnsafeMutableRawPointer(target)
             var v = value
             var i = width
             while i >= 2 {
                 let q = v / 100
-                let pair = UInt8(truncatingIfNeeded: v &- q &* 100)
-                let tens = pair / 10
+                let pair = Int(truncatingIfNeeded: v &- q &* 100)
                 i &-= 2
-                unsafe target[i] = 0x30 &+ tens
-                unsafe target[i &+ 1] = 0x30 &+ (pair &- tens &* 10)
+                unsafe raw.storeBytes(of: TextTables.decimalPair(pair).littleEndian, toByteOffset: i, as: UInt16.self)
                 v = q
             }
             if i == 1 { unsafe target[0] = 0x30 &+ UInt8(truncatingIfNeeded: v % 10) }
@@ -144,15 +143,15 @@ extension MutableSpan where Element == UInt8 {
         a.write(to: &self, at: &at)
     }
 
-    /// `aa:bb:cc:dd:ee:ff`, lower case: 17 bytes, one range check.
+    /// `aa:bb:cc:dd:ee:ff`, lower case: 17 bytes, one range check, a 2-byte store per byte.
     public mutating func putMAC(_ m: MACAddress, _ at: inout Int) {
         let bits = m.bits
         unsafe withRoom(17, at: at) { target in
+            let raw = UnsafeMutableRawPointer(target)
             for i in 0..<6 {
                 let b = UInt8(truncatingIfNeeded: bits >> UInt64(40 &- 8 &* i))
                 if i > 0 { unsafe target[3 &* i &- 1] = UInt8(ascii: ":") }
-                unsafe target[3 &* i] = Self.hexDigit(b >> 4)
-                unsafe target[3 &* i &+ 1] = Self.hexDigit(b & 0xF)
+                unsafe raw.storeBytes(of: TextTables.hexPair(b).littleEndian, toByteOffset: 3 &* i, as: UInt16.self)
             }
         }
         at &+= 17
