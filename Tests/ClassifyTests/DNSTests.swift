@@ -29,14 +29,15 @@ func parse(_ bytes: [UInt8], lax: Bool = false) -> DNSMessage? {
         let m = try #require(parse(reply))
         #expect(m.isResponse && m.rcode == 0 && m.isComplete && m.length == reply.count)
         #expect(m.questions == [.init(name: "oe-prod-files.s3.amazonaws.com", type: 1)])
-        #expect(m.answers.map(\.type) == [5, 5, 1])
         let span = reply.span
-        #expect(m.answers.map { $0.name(in: span) }
+        let answers = m.answers(in: span)
+        #expect(answers.map(\.type) == [5, 5, 1] && m.answerCount == 3)
+        #expect(answers.map { $0.name(in: span) }
                 == ["oe-prod-files.s3.amazonaws.com", "s3-1-w.amazonaws.com", "s3-w.us-east-1.amazonaws.com"])
-        #expect(m.answers[0].target(in: span) == "s3-1-w.amazonaws.com")
-        #expect(m.answers[1].target(in: span) == "s3-w.us-east-1.amazonaws.com")
-        #expect(m.answers[2].address(in: span) == IPAddress("203.0.113.21"))
-        #expect(m.answers.allSatisfy { $0.ttl > 0 && $0.ttl <= 300 })
+        #expect(answers[0].target(in: span) == "s3-1-w.amazonaws.com")
+        #expect(answers[1].target(in: span) == "s3-w.us-east-1.amazonaws.com")
+        #expect(answers[2].address(in: span) == IPAddress("203.0.113.21"))
+        #expect(answers.allSatisfy { $0.ttl > 0 && $0.ttl <= 300 })
     }
 
     /// The address is remembered under the name the device asked for, not the end of the chain:
@@ -103,8 +104,9 @@ func parse(_ bytes: [UInt8], lax: Bool = false) -> DNSMessage? {
             } else {
                 let m = try #require(lax)
                 #expect(!m.isComplete && m.length <= length)
-                #expect(m.questions.count <= 1 && m.answers.count < whole.answers.count)
-                #expect(m.answers == Array(whole.answers.prefix(m.answers.count)))
+                let answers = m.answers(in: cut.span), wholeAnswers = whole.answers(in: reply.span)
+                #expect(m.questions.count <= 1 && answers.count < wholeAnswers.count && answers.count == m.answerCount)
+                #expect(answers == Array(wholeAnswers.prefix(answers.count)))
             }
         }
     }

@@ -211,7 +211,7 @@ final class DNSSession: ProtocolSession {
             switch entry {
             case .query(let range):
                 guard let m = DNSMessage(parsing: bytes.span.extracting(range), lax: true) else { continue }
-                addQuestions(m.questions)
+                addQuestions(m)
             case .questions(let questions):
                 addQuestions(questions)
             }
@@ -221,10 +221,18 @@ final class DNSSession: ProtocolSession {
     }
 
     private func addQuestions(_ questions: [DNSMessage.Question]) {
-        for q in questions where dns.queries.count < Self.maximumQueries {
-            let query = DNSFacts.Query(name: q.name, type: q.type)
-            if !dns.queries.contains(query) { dns.queries.append(query) }
-        }
+        for q in questions { addQuestion(q) }
+    }
+
+    private func addQuestions(_ m: DNSMessage) {
+        if let first = m.firstQuestion { addQuestion(first) }
+        for q in m.otherQuestions { addQuestion(q) }
+    }
+
+    private func addQuestion(_ q: DNSMessage.Question) {
+        guard dns.queries.count < Self.maximumQueries else { return }
+        let query = DNSFacts.Query(name: q.name, type: q.type)
+        if !dns.queries.contains(query) { dns.queries.append(query) }
     }
 
     private func read(_ m: DNSMessage, _ b: Span<UInt8>, context: SessionContext) {
@@ -233,7 +241,7 @@ final class DNSSession: ProtocolSession {
             return
         }
         if pending.isEmpty {
-            addQuestions(m.questions)
+            addQuestions(m)
         } else if dns.queries.count < Self.maximumQueries {
             pending.append(.questions(m.questions))
             if pending.count >= Self.maximumPending { addPendingQuestions() }
@@ -242,16 +250,16 @@ final class DNSSession: ProtocolSession {
         if dns.rcode == nil || m.rcode != 0 { dns.rcode = m.rcode }
         // Answers name addresses by the name that was asked for: CNAME chains lead back to it. The
         // usual answer points its owner name at the question (offset 12): no decoding needed then.
-        let asked = m.questions.first?.name
+        let asked = m.firstQuestion?.name
         var aliases: [String: String] = [:]
-        for r in m.answers where r.type == 5 {
-            guard let target = r.target(in: b) else { continue }
+        m.forEachAnswer(in: b) { r in
+            guard r.type == 5, let target = r.target(in: b) else { return }
             let owner = b.be16Safe(r.nameOffset) == 0xC00C ? asked ?? "" : r.name(in: b)
             aliases[target] = aliases[owner] ?? owner
             add(.alias(target))
         }
-        for r in m.answers {
-            guard let address = r.address(in: b) else { continue }
+        m.forEachAnswer(in: b) { r in
+            guard let address = r.address(in: b) else { return }
             let owner: String
             if let asked, b.be16Safe(r.nameOffset) == 0xC00C {
                 owner = asked
@@ -269,13 +277,14 @@ final class DNSSession: ProtocolSession {
     }
 
     private func readMulticast(_ m: DNSMessage, _ b: Span<UInt8>, context: SessionContext) {
-        for q in m.questions { insert(q.name, into: &mdns.queries, limit: 32) }
+        if let first = m.firstQuestion { insert(first.name, into: &mdns.queries, limit: 32) }
+        for q in m.otherQuestions { insert(q.name, into: &mdns.queries, limit: 32) }
         // A query's answer section lists what the querier already knows (RFC 6762 §7.1): other
         // hosts' records, which say nothing about the querier.
         guard m.isResponse else { return }
         if mdns.responders.count < 4 && !mdns.responders.contains(context.sender) { mdns.responders.append(context.sender) }
-        for r in m.answers { readMulticast(r, b, context: context) }
-        for r in m.additionals { readMulticast(r, b, context: context) }
+        m.forEachAnswer(in: b) { readMulticast($0, b, context: context) }
+        m.forEachAdditional(in: b) { readMulticast($0, b, context: context) }
     }
 
     private func readMulticast(_ r: DNSMessage.Record, _ b: Span<UInt8>, context: SessionContext) {

@@ -67,14 +67,21 @@ public struct DNSMessage: Sendable, Equatable {
     public var opcode: UInt8
     public var rcode: UInt8
     public var truncated: Bool
-    public var questions: [Question] = []
-    public var answers: [Record] = []
+    /// The first question, and the others (nearly every message asks one: the others' list stays
+    /// empty, without an allocation).
+    public var firstQuestion: Question?
+    public var otherQuestions: [Question] = []
     public var authorities = 0
-    public var additionals: [Record] = []
-    /// How many questions and records were read (also when the lists are not kept).
+    /// How many questions and records were read.
     public var questionCount = 0
     public var answerCount = 0
     public var additionalCount = 0
+    /// Where the answer and additional sections start. Records are not kept in lists: they are
+    /// walked again over the message's bytes (`forEachAnswer`, `forEachAdditional`) — two arrays
+    /// per message were most of the DNS work on the reading thread (allocation, then the
+    /// release of each list when the message was dropped).
+    public var answersStart = 12
+    public var additionalsStart = 12
     /// Bytes the message took.
     public var length = 0
     public var isComplete = false
@@ -103,15 +110,11 @@ public struct DNSMessage: Sendable, Equatable {
                                        decodeNames: Bool) -> Bool {
         let (qd, an, ns, ar) = counts
         var at = 12
-        if decodeNames {
-            questions.reserveCapacity(min(qd, 16))
-            answers.reserveCapacity(min(an, 64))
-        }
         for _ in 0..<qd {
-            var name = ""
+            var question: Question?
             var end: Int?
             if decodeNames {
-                if let (decoded, next) = Self.name(b, at: at) { name = decoded; end = next }
+                if let (decoded, next) = Self.name(b, at: at) { question = Question(name: decoded, type: 0); end = next }
             } else if let next = Self.skipName(b, at: at) {
                 end = next
             }
@@ -119,41 +122,78 @@ public struct DNSMessage: Sendable, Equatable {
                 if lax { length = at; return true }
                 return false
             }
-            if decodeNames { questions.append(Question(name: name, type: b.be16(next))) }
+            if var question {
+                question.type = b.be16(next)
+                if firstQuestion == nil { firstQuestion = question } else { otherQuestions.append(question) }
+            }
             questionCount &+= 1
             at = next &+ 4
         }
+        answersStart = at
         for section in 0..<3 {
             let n = section == 0 ? an : section == 1 ? ns : ar
+            if section == 2 { additionalsStart = at }
             for _ in 0..<n {
-                guard let next = Self.skipName(b, at: at), b.has(10, at: next) else {
+                guard let (_, next) = Self.record(b, at: at) else {
                     if lax { length = at; return true }
                     return false
                 }
-                let dataLength = Int(b.be16(next &+ 8))
-                let dataStart = next &+ 10
-                guard b.has(dataLength, at: dataStart) else {
-                    if lax { length = at; return true }
-                    return false
-                }
-                let record = Record(nameOffset: at, type: b.be16(next), ttl: b.be32(next &+ 4),
-                                    data: dataStart..<(dataStart &+ dataLength))
                 switch section {
-                case 0:
-                    answerCount &+= 1
-                    if decodeNames { answers.append(record) }
-                case 1:
-                    authorities &+= 1
-                default:
-                    additionalCount &+= 1
-                    if decodeNames && additionals.count < 64 { additionals.append(record) }
+                case 0: answerCount &+= 1
+                case 1: authorities &+= 1
+                default: additionalCount &+= 1
                 }
-                at = dataStart &+ dataLength
+                at = next
             }
         }
         length = at
         isComplete = true
         return lax || at == b.count
+    }
+
+    /// The resource record at `offset` and where the next one starts, or nil when it does not fit.
+    @inline(__always)
+    static func record(_ b: Span<UInt8>, at offset: Int) -> (Record, Int)? {
+        guard let next = skipName(b, at: offset), b.has(10, at: next) else { return nil }
+        let dataLength = Int(b.be16(next &+ 8))
+        let dataStart = next &+ 10
+        guard b.has(dataLength, at: dataStart) else { return nil }
+        return (Record(nameOffset: offset, type: b.be16(next), ttl: b.be32(next &+ 4),
+                       data: dataStart..<(dataStart &+ dataLength)), dataStart &+ dataLength)
+    }
+
+    /// All questions read, in order (an allocation: the hot paths use `firstQuestion`).
+    public var questions: [Question] {
+        guard let firstQuestion else { return [] }
+        return [firstQuestion] + otherQuestions
+    }
+
+    /// Calls `body` with each answer read, in order; `b` is the message the parse read.
+    public func forEachAnswer(in b: Span<UInt8>, _ body: (Record) -> Void) {
+        Self.forEachRecord(b, from: answersStart, count: answerCount, body)
+    }
+
+    /// Calls `body` with each additional record read, in order, at most 64 (mDNS announcements
+    /// list a host's records there).
+    public func forEachAdditional(in b: Span<UInt8>, _ body: (Record) -> Void) {
+        Self.forEachRecord(b, from: additionalsStart, count: min(additionalCount, 64), body)
+    }
+
+    /// The answers as a list (tests; the hot paths walk them with `forEachAnswer`).
+    public func answers(in b: Span<UInt8>) -> [Record] {
+        var out: [Record] = []
+        forEachAnswer(in: b) { out.append($0) }
+        return out
+    }
+
+    private static func forEachRecord(_ b: Span<UInt8>, from start: Int, count: Int, _ body: (Record) -> Void) {
+        var at = start
+        for _ in 0..<count {
+            // The parse read these records from the same bytes: they are there.
+            guard let (record, next) = record(b, at: at) else { return }
+            body(record)
+            at = next
+        }
     }
 
     /// The offset after the name at `offset`, checking it as `name` does but building nothing.
