@@ -141,28 +141,36 @@ struct HeaderBlock {
     /// Parses the field lines of `bytes[from..<end]` (from: after the start line; end: just past the
     /// blank line, or the bytes there are).
     init(_ bytes: Span<UInt8>, from: Int, end: Int) {
-        fields = []
-        var start = from
-        let limit = Swift.min(end, bytes.count)
-        while start <= limit {
-            let i = bytes.firstIndex(of: 0x0A, in: start..<limit) ?? limit
-            var lineEnd = i
-            if lineEnd > start && bytes[lineEnd &- 1] == 0x0D { lineEnd &-= 1 }
-            if lineEnd > start { field(bytes, start..<lineEnd) }
-            start = i &+ 1
+        var fields: [(name: String, value: String)] = []
+        Self.forEachWanted(bytes, from: from, end: end) { name, value in
+            if fields.isEmpty { fields.reserveCapacity(8) }
+            fields.append((name, bytes.text(value)))
         }
+        self.fields = fields
     }
 
-    private mutating func field(_ b: Span<UInt8>, _ line: Range<Int>) {
-        guard let colon = b.firstIndex(of: UInt8(ascii: ":"), in: line) else { return }
-        var nameEnd = colon
-        while nameEnd > line.lowerBound && (b[nameEnd &- 1] == 0x20 || b[nameEnd &- 1] == 0x09) { nameEnd &-= 1 }
-        guard let name = Self.wantedName(b, line.lowerBound..<nameEnd) else { return }
-        var from = colon &+ 1, to = line.upperBound
-        while from < to && (b[from] == 0x20 || b[from] == 0x09) { from &+= 1 }
-        while to > from && (b[to &- 1] == 0x20 || b[to &- 1] == 0x09) { to &-= 1 }
-        if fields.isEmpty { fields.reserveCapacity(8) }
-        fields.append((name, b.text(from..<to)))
+    /// Calls `body` with each wanted field of `bytes[from..<end]`, in order: its name (the lower-case
+    /// literal) and where its trimmed value is. Readers that want a few values take them from
+    /// here without the list and a string per field.
+    static func forEachWanted(_ b: Span<UInt8>, from: Int, end: Int, _ body: (String, Range<Int>) -> Void) {
+        var start = from
+        let limit = Swift.min(end, b.count)
+        while start <= limit {
+            let i = b.firstIndex(of: 0x0A, in: start..<limit) ?? limit
+            var lineEnd = i
+            if lineEnd > start && b[lineEnd &- 1] == 0x0D { lineEnd &-= 1 }
+            if lineEnd > start, let colon = b.firstIndex(of: UInt8(ascii: ":"), in: start..<lineEnd) {
+                var nameEnd = colon
+                while nameEnd > start && (b[nameEnd &- 1] == 0x20 || b[nameEnd &- 1] == 0x09) { nameEnd &-= 1 }
+                if let name = wantedName(b, start..<nameEnd) {
+                    var valueStart = colon &+ 1, valueEnd = lineEnd
+                    while valueStart < valueEnd && (b[valueStart] == 0x20 || b[valueStart] == 0x09) { valueStart &+= 1 }
+                    while valueEnd > valueStart && (b[valueEnd &- 1] == 0x20 || b[valueEnd &- 1] == 0x09) { valueEnd &-= 1 }
+                    body(name, valueStart..<valueEnd)
+                }
+            }
+            start = i &+ 1
+        }
     }
 }
 

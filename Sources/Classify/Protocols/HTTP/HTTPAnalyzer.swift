@@ -162,31 +162,53 @@ final class HTTPSession: ProtocolSession {
     }
 
     /// The facts of the kept heads.
+    /// The facts, read from the kept heads in one pass over each: only the values the facts hold
+    /// become strings (an `HTTPHead` made a string of every wanted field and a list of them).
     var facts: HTTPFacts {
         var facts = HTTPFacts()
         facts.requests = requests
         facts.websocket = websocket
-        if let requestHead, case .head(let head) = HTTPHead.parse(requestHead.span, isFinal: true),
-           case .request(let method, let target, _) = head.start {
-            facts.method = method
-            facts.uri = target
-            facts.host = head.headers.value("host")
-            facts.userAgent = head.headers.value("user-agent")
-            facts.requestContentType = head.headers.value("content-type")
-            if head.headers.value("upgrade")?.lowercased() == "websocket" {
-                facts.websocketProtocol = head.headers.value("sec-websocket-protocol")
-            }
-            if method == "CONNECT" {
-                let (host, port) = Self.splitAuthority(target)
-                facts.connectHost = host
-                facts.connectPort = port
+        if let requestHead {
+            let b = requestHead.span
+            if case .request(let method, _, let target, _, let lineEnd) = StartLine.scan(b, isFinal: true),
+               let end = HTTPHead.end(b, lineEnd: lineEnd, isFinal: true) {
+                facts.method = StartLine.methods[method]
+                facts.uri = b.text(target)
+                // The first of each field counts, as `HeaderBlock.value` has it.
+                var upgrade: Range<Int>?, websocketProtocol: Range<Int>?
+                HeaderBlock.forEachWanted(b, from: lineEnd, end: end) { name, value in
+                    switch name {
+                    case "host": if facts.host == nil { facts.host = b.text(value) }
+                    case "user-agent": if facts.userAgent == nil { facts.userAgent = b.text(value) }
+                    case "content-type": if facts.requestContentType == nil { facts.requestContentType = b.text(value) }
+                    case "upgrade": if upgrade == nil { upgrade = value }
+                    case "sec-websocket-protocol": if websocketProtocol == nil { websocketProtocol = value }
+                    default: break
+                    }
+                }
+                if let upgrade, b.text(upgrade).lowercased() == "websocket", let websocketProtocol {
+                    facts.websocketProtocol = b.text(websocketProtocol)
+                }
+                if facts.method == "CONNECT" {
+                    let (host, port) = Self.splitAuthority(facts.uri ?? "")
+                    facts.connectHost = host
+                    facts.connectPort = port
+                }
             }
         }
-        if let responseHead, case .head(let head) = HTTPHead.parse(responseHead.span, isFinal: true),
-           case .response(_, let status) = head.start {
-            facts.status = status
-            facts.server = head.headers.value("server")
-            facts.responseContentType = head.headers.value("content-type")
+        if let responseHead {
+            let b = responseHead.span
+            if case .response(let status, _, _, let lineEnd) = StartLine.scan(b, isFinal: true),
+               let end = HTTPHead.end(b, lineEnd: lineEnd, isFinal: true) {
+                facts.status = status
+                HeaderBlock.forEachWanted(b, from: lineEnd, end: end) { name, value in
+                    switch name {
+                    case "server": if facts.server == nil { facts.server = b.text(value) }
+                    case "content-type": if facts.responseContentType == nil { facts.responseContentType = b.text(value) }
+                    default: break
+                    }
+                }
+            }
         }
         return facts
     }

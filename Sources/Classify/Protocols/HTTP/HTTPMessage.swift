@@ -163,13 +163,15 @@ struct HTTPHead {
         case .invalid:
             return .invalid
         }
-        if let end = b.endOfHeaders(from: max(0, lineEnd &- 1), limit: limit) {
-            return .head(HTTPHead(start: start, headers: HeaderBlock(b, from: lineEnd, end: end), length: end))
-        }
-        if isFinal || b.count >= limit {
-            return .head(HTTPHead(start: start, headers: HeaderBlock(b, from: lineEnd, end: b.count), length: b.count))
-        }
-        return .needMore
+        guard let end = end(b, lineEnd: lineEnd, isFinal: isFinal, limit: limit) else { return .needMore }
+        return .head(HTTPHead(start: start, headers: HeaderBlock(b, from: lineEnd, end: end), length: end))
+    }
+
+    /// Where the head whose start line ends at `lineEnd` ends: past the blank line, or (`isFinal`,
+    /// or `limit` bytes without one) the bytes there are; nil when more bytes are needed.
+    static func end(_ b: Span<UInt8>, lineEnd: Int, isFinal: Bool, limit: Int = 32 * 1024) -> Int? {
+        if let end = b.endOfHeaders(from: max(0, lineEnd &- 1), limit: limit) { return end }
+        return isFinal || b.count >= limit ? b.count : nil
     }
 
     /// The body length the head announces (Content-Length), or nil (none, or chunked).
