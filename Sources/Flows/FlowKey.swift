@@ -43,7 +43,7 @@ public struct FlowKey: Hashable, Sendable {
     /// A fast, well-mixed 64-bit hash: each word multiplied by its own odd constant, summed, and
     /// mixed once (not `Hasher`, whose per-process seed and SipHash rounds cost more than the rest
     /// of a packet's decoding; the keys are not attacker-chosen table sizes, and probing is linear).
-    @inlinable
+    @inlinable @inline(__always)
     public var hashValue64: UInt64 {
         // The ports are read one by one (a multiplication, not a shift, joins them): read as one
         // 4-byte word, as the compiler merged `portA | portB << 16`, they were a load spanning the

@@ -40,7 +40,9 @@ public struct History: Sendable, Equatable {
 
     /// Records `letter` (upper case; lowered for the responder) the first time `mask` is seen in
     /// that direction. Returns whether it had been seen before (Zeek's `CheckHistory`).
-    @inlinable @discardableResult
+    /// (Always inlined: the TCP state machine asks this a few times per segment and the optimizer
+    /// left it a call — the call was as long as the test.)
+    @inlinable @inline(__always) @discardableResult
     public mutating func check(_ mask: UInt32, _ letter: UInt8, originator: Bool) -> Bool {
         let bit = originator ? mask : mask << 16
         if seen & bit != 0 { return true }

@@ -208,6 +208,7 @@ public struct TCPConnection: Sendable {
         var firstPacketSeen: UInt8 = 0
     }
 
+    @inline(__always)
     private mutating func setPartialStatus(flags: TCPFlags, fromOriginator: Bool) {
         if fromOriginator {
             if meta.firstPacketSeen & 1 == 0 { meta.isPartial = !flags.contains(.syn) || flags.contains(.ack) }
@@ -372,6 +373,7 @@ public struct TCPConnection: Sendable {
         }
     }
 
+    @inline(__always)
     private static func updateHistory(_ e: inout TCPEndpoint, isOrig: Bool, flags: TCPFlags, relSeq: UInt64,
                                       length: Int, history: inout History) {
         let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst)
@@ -503,6 +505,7 @@ public struct TCPConnection: Sendable {
     // MARK: - Gaps (what the reassembler would report)
 
     /// Data from `e` at relative sequence `seq` (the payload's first byte).
+    @inline(__always)
     private static func dataSent(_ e: inout TCPEndpoint, relativeSeq seq: UInt64, length: UInt64) {
         // Data the peer already acknowledged is not buffered (Zeek trims it).
         let acked = UInt64(bitPattern: Int64(bitPattern: TCPEndpoint.full(e.ackSeq, e.ackWraps)) &- e.startSeq)

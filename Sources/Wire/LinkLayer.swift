@@ -34,6 +34,8 @@ public enum LinkLayer {
             type = f.be16(offset &+ 2)
             offset &+= 4
         }
+        // IP, nearly every frame: no MPLS or PPPoE to unwrap.
+        if type == 0x0800 || type == 0x86DD { return (offset, EtherType(rawValue: type)) }
         if type <= 1500 {
             // An 802.3 length: LLC follows. Only SNAP with a zero OUI carries an EtherType (RFC 1042).
             if f.has(8, at: offset) && f[offset] == 0xAA && f[offset &+ 1] == 0xAA && f[offset &+ 2] == 0x03

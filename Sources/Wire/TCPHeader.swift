@@ -29,7 +29,7 @@ public struct TCPHeader: Hashable, Sendable {
 }
 
 extension TCPHeader {
-    @inlinable
+    @inlinable @inline(__always)
     public init(parsing bytes: Span<UInt8>, segmentLength: Int) throws(WireError) {
         guard bytes.count >= Self.minimumLength else {
             throw .truncated(.tcp, need: Self.minimumLength, have: bytes.count)
@@ -73,7 +73,7 @@ public struct UDPHeader: Hashable, Sendable {
 }
 
 extension UDPHeader {
-    @inlinable
+    @inlinable @inline(__always)
     public init(parsing bytes: Span<UInt8>, ipPayloadLength: Int, isFirstFragment: Bool = false) throws(WireError) {
         guard bytes.count >= Self.length else { throw .truncated(.udp, need: Self.length, have: bytes.count) }
         self.sourcePort = bytes.be16(0)
