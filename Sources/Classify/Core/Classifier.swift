@@ -461,6 +461,7 @@ struct ClassifierCore {
     }
 
     /// Takes one direction's stream out (so that its consumer may use `self` freely).
+    @inline(__always)
     private mutating func takeStream(_ p: Int, _ direction: Direction) -> StreamPrefix {
         var stream = StreamPrefix()
         if direction == .fromOriginator { swap(&stream, &payloads[p].streams.0) } else { swap(&stream, &payloads[p].streams.1) }
@@ -469,6 +470,7 @@ struct ClassifierCore {
 
     /// Puts `stream` back by swapping (assigned, it was copied: a retain of each of its buffers per
     /// segment, and a release of the copy left behind).
+    @inline(__always)
     private mutating func putStream(_ p: Int, _ direction: Direction, _ stream: inout StreamPrefix) {
         if direction == .fromOriginator { swap(&stream, &payloads[p].streams.0) } else { swap(&stream, &payloads[p].streams.1) }
     }
