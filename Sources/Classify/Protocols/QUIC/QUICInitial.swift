@@ -229,8 +229,8 @@ struct HMACSHA256 {
 ///     [Initial: Token Length (i), Token] Length (i), Packet Number (8..32), Packet Payload
 ///
 /// Contract: `parse` reads the header without keys (never traps; nil when the lengths do not
-/// fit). `decrypt` removes header protection and opens the AEAD (RFC 9001 §5.3, §5.4); it returns
-/// nil when authentication fails, so a payload it returns is certainly the sender's.
+/// fit). `open` removes header protection and opens the AEAD (RFC 9001 §5.3, §5.4); it returns
+/// false when authentication fails, so a payload it hands on is certainly the sender's.
 struct QUICLongHeader {
     var firstByte: UInt8
     var version: QUICVersion
@@ -283,10 +283,11 @@ struct QUICLongHeader {
     /// false (and `body` not called) when the packet cannot be opened.
     ///
     /// swift-crypto takes the nonce, ciphertext and tag as one `Data` (`SealedBox(combined:)`); the
-    /// packet's ciphertext and tag are contiguous, so they are copied once, behind the nonce, and
-    /// the plaintext is read where `open` put it. (Copying ciphertext and tag into arrays first,
-    /// then into the box, then the plaintext into an array: ten allocations and three copies of
-    /// each packet, more than the AES itself.)
+    /// packet's ciphertext and tag are contiguous, so they are put behind the nonce in one scratch
+    /// buffer that becomes that `Data`, and the plaintext is read where `open` put it. (Ciphertext
+    /// and tag copied into arrays, then into the box, then the plaintext into an array: about ten
+    /// allocations and four copies of each packet, more than the AES itself. A `Data` made with
+    /// room and filled in place cost more than the scratch buffer's extra copy.)
     func open(_ b: Span<UInt8>, start: Int, keys: QUICInitialKeys, _ body: (Span<UInt8>) -> Void) -> Bool {
         // Header protection sample: 16 bytes starting 4 bytes after the packet number's start.
         let sampleStart = packetNumberOffset &+ 4
