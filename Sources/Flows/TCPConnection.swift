@@ -373,9 +373,27 @@ public struct TCPConnection: Sendable {
         }
     }
 
+    /// The history letters of a segment. Most segments carry data or a bare acknowledgment: that
+    /// case is decided here, inlined into the segment path; SYN, FIN and RST go to
+    /// `updateControlHistory` (swiftc kept the whole function out of line despite `@inline(__always)`:
+    /// a call per segment).
     @inline(__always)
     private static func updateHistory(_ e: inout TCPEndpoint, isOrig: Bool, flags: TCPFlags, relSeq: UInt64,
                                       length: Int, history: inout History) {
+        if !flags.contains(.syn) && !flags.contains(.fin) && !flags.contains(.rst) {
+            if length > 0 {
+                history.check(History.Mask.data, UInt8(ascii: "D"), originator: isOrig)
+            } else if flags.contains(.ack) {
+                history.check(History.Mask.ack, UInt8(ascii: "A"), originator: isOrig)
+            }
+            return
+        }
+        updateControlHistory(&e, isOrig: isOrig, flags: flags, relSeq: relSeq, length: length, history: &history)
+    }
+
+    /// A segment with SYN, FIN or RST (one or several).
+    private static func updateControlHistory(_ e: inout TCPEndpoint, isOrig: Bool, flags: TCPFlags, relSeq: UInt64,
+                                             length: Int, history: inout History) {
         let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst)
         let bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0)
         if bits > 1 {
@@ -406,10 +424,6 @@ public struct TCPConnection: Sendable {
                 }
                 e.lastRST = relSeq
             }
-        } else if length > 0 {
-            history.check(History.Mask.data, UInt8(ascii: "D"), originator: isOrig)
-        } else if flags.contains(.ack) {
-            history.check(History.Mask.ack, UInt8(ascii: "A"), originator: isOrig)
         }
     }
 
