@@ -13,6 +13,23 @@ import TestSupport
         try Conversation.first(in: "store-compliant.pcapng", port: 443, server: "203.0.113.11")
     }
 
+    /// The highest version offered ignores GREASE, counts any other value (even 0), and falls
+    /// back on the legacy version when supported_versions offers nothing else.
+    @Test func highestVersionOffered() throws {
+        let body = [UInt8](repeating: 0, count: 34)
+        let parsed = TLSClientHello(parsing: body.span)
+        var hello = try #require(parsed)
+        hello.legacyVersion = 0x0303
+        hello.supportedVersions = [0x0A0A, 0x0304, 0x0303]
+        #expect(hello.highestVersion == 0x0304)
+        hello.supportedVersions = [0x0A0A]
+        #expect(hello.highestVersion == 0x0303)
+        hello.supportedVersions = [0x0000]
+        #expect(hello.highestVersion == 0x0000)
+        hello.supportedVersions = []
+        #expect(hello.highestVersion == 0x0303)
+    }
+
     @Test func clientHelloOfARealConnection() throws {
         let c = try Self.relay()
         let stream = c.stream(fromClient: true)

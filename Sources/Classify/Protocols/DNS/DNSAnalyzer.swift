@@ -211,22 +211,13 @@ final class DNSSession: ProtocolSession {
             switch entry {
             case .query(let range):
                 guard let m = DNSMessage(parsing: bytes.span.extracting(range), lax: true) else { continue }
-                addQuestions(m)
+                m.forEachQuestion { addQuestion($0) }
             case .questions(let questions):
-                addQuestions(questions)
+                for q in questions { addQuestion(q) }
             }
         }
         pending.removeAll()
         pendingBytes.removeAll()
-    }
-
-    private func addQuestions(_ questions: [DNSMessage.Question]) {
-        for q in questions { addQuestion(q) }
-    }
-
-    private func addQuestions(_ m: DNSMessage) {
-        if let first = m.firstQuestion { addQuestion(first) }
-        for q in m.otherQuestions { addQuestion(q) }
     }
 
     private func addQuestion(_ q: DNSMessage.Question) {
@@ -241,7 +232,7 @@ final class DNSSession: ProtocolSession {
             return
         }
         if pending.isEmpty {
-            addQuestions(m)
+            m.forEachQuestion { addQuestion($0) }
         } else if dns.queries.count < Self.maximumQueries {
             pending.append(.questions(m.questions))
             if pending.count >= Self.maximumPending { addPendingQuestions() }
@@ -277,8 +268,7 @@ final class DNSSession: ProtocolSession {
     }
 
     private func readMulticast(_ m: DNSMessage, _ b: Span<UInt8>, context: SessionContext) {
-        if let first = m.firstQuestion { insert(first.name, into: &mdns.queries, limit: 32) }
-        for q in m.otherQuestions { insert(q.name, into: &mdns.queries, limit: 32) }
+        m.forEachQuestion { insert($0.name, into: &mdns.queries, limit: 32) }
         // A query's answer section lists what the querier already knows (RFC 6762 §7.1): other
         // hosts' records, which say nothing about the querier.
         guard m.isResponse else { return }

@@ -162,10 +162,17 @@ public struct DNSMessage: Sendable, Equatable {
                        data: dataStart..<(dataStart &+ dataLength)), dataStart &+ dataLength)
     }
 
-    /// All questions read, in order (an allocation: the hot paths use `firstQuestion`).
+    /// Calls `body` with each question read, in order.
+    public func forEachQuestion(_ body: (Question) -> Void) {
+        if let firstQuestion { body(firstQuestion) }
+        for question in otherQuestions { body(question) }
+    }
+
+    /// All questions read, in order (an allocation: the hot paths use `forEachQuestion`).
     public var questions: [Question] {
-        guard let firstQuestion else { return [] }
-        return [firstQuestion] + otherQuestions
+        var out: [Question] = []
+        forEachQuestion { out.append($0) }
+        return out
     }
 
     /// Calls `body` with each answer read, in order; `b` is the message the parse read.

@@ -161,7 +161,6 @@ final class HTTPSession: ProtocolSession {
         return .consumed(head.length &+ (head.contentLength ?? 0))
     }
 
-    /// The facts of the kept heads.
     /// The facts, read from the kept heads in one pass over each: only the values the facts hold
     /// become strings (an `HTTPHead` made a string of every wanted field and a list of them).
     var facts: HTTPFacts {

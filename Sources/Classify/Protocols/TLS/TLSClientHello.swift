@@ -163,7 +163,7 @@ public struct TLSClientHello: Sendable, Equatable {
     /// the legacy version field.
     public var highestVersion: UInt16 {
         var highest: UInt16?
-        for v in supportedVersions where !TLSVersion.isGREASE(v) && v > highest ?? 0 { highest = v }
+        for v in supportedVersions where !TLSVersion.isGREASE(v) && highest.map({ v > $0 }) ?? true { highest = v }
         return highest ?? legacyVersion
     }
 
